@@ -1,0 +1,50 @@
+# The two README commands (`make demo`, `make test`) and the dev loop. `make help` lists them.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/vyr-target
+RUST_SOURCES := $(shell find rust -name '*.rs' -o -name Cargo.toml) Cargo.toml pyproject.toml
+
+.PHONY: help demo test test-rust test-python build wheel bench clean
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.deps: $(PY) pyproject.toml workloads/requirements.txt
+	$(PY) -m pip install --quiet "maturin>=1.7,<2" "click>=8.1" "pytest>=8" "pytest-timeout>=2.3" \
+		"pytest-benchmark>=4" "wasmtime>=30" -r workloads/requirements.txt
+	touch $@
+
+$(VENV)/.built: $(VENV)/.deps $(RUST_SOURCES)
+	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH \
+		$(VENV)/bin/maturin develop --release --quiet
+	touch $@
+
+build: $(VENV)/.built ## build the extension into .venv (editable install)
+
+workloads/build/.stamp: $(VENV)/.deps $(shell find workloads -name '*.c' -o -name '*.h') workloads/build.py
+	$(PY) workloads/build.py
+	touch $@
+
+demo: build workloads/build/.stamp ## run the reference workloads embedded (no daemon)
+	$(PY) -m vyr.demo
+
+test: build workloads/build/.stamp test-rust test-python ## run every test (Rust core + Python)
+
+test-rust:
+	cargo test --release -p vyr-core
+
+test-python: build
+	$(PY) -m pytest tests
+
+wheel: ## build a release wheel into dist/
+	$(VENV)/bin/maturin build --release --out dist
+
+bench: build workloads/build/.stamp ## run the benchmarks (pytest-benchmark)
+	$(PY) -m pytest benchmarks -p no:faulthandler --benchmark-only --benchmark-json=docs/data/bench-raw.json
+
+clean: ## remove the venv and build outputs
+	rm -rf $(VENV) dist workloads/build

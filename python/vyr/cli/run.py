@@ -1,0 +1,128 @@
+"""`vyr run`: put (if needed), submit, wait, and relay the guest's output and exit code."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from vyr.cli._node import open_node
+from vyr.cli._output import EXIT_DEADLINE, EXIT_VYR_FAILURE, fail, parse_size, print_json
+
+
+def task_options(command: Any) -> Any:
+    """The options `vyr run` and `vyr task submit` share."""
+    options = [
+        click.option("--input", "input_path", metavar="FILE|-", help="The task's stdin: a file, or - for this stdin."),
+        click.option("--state", "states", multiple=True, metavar="NAME:ro|NAME:rw", help="Bind a state (repeatable)."),
+        click.option("--timeout", type=click.FloatRange(min=0.001), metavar="SECONDS", help="Wall-clock deadline."),
+        click.option("--memory", metavar="BYTES", help="Linear memory cap (e.g. 67108864, 64M)."),
+        click.option("--fuel", type=click.IntRange(min=1), help="Instruction budget (wasmtime fuel)."),
+        click.option("--env", "env", multiple=True, metavar="KEY=VALUE", help="Guest environment variable (repeatable)."),
+        click.argument("ref"),
+        click.argument("guest_args", nargs=-1, metavar="[-- ARGS]..."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def build_submission(node: Any, ref: str, options: dict[str, Any], *, embedded_states: bool) -> dict[str, Any]:
+    """Resolves REF (digest or module path) and the shared options into submit arguments."""
+    from vyr.types import Resources, StateBinding
+
+    digest = resolve_ref(node, ref)
+    bindings = [StateBinding.parse(text) for text in options["states"]]
+    if embedded_states:
+        # Embedded, a state lives only within this command: create the ones named.
+        existing = {s.name for s in node.list_states()}
+        for binding in bindings:
+            if binding.state not in existing:
+                node.create_state(binding.state)
+                existing.add(binding.state)
+    env = {}
+    for item in options["env"]:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r}: expected KEY=VALUE", param_hint="--env")
+        env[key] = value
+    memory = parse_size(options["memory"]) if options["memory"] else None
+    return {
+        "artifact_digest": digest,
+        "input_ref": read_input(options["input_path"]),
+        "state_bindings": bindings,
+        "resources": Resources(memory_bytes=memory, timeout_s=options["timeout"], fuel=options["fuel"]),
+        "args": list(options["guest_args"]) or None,
+        "env": env or None,
+    }
+
+
+def resolve_ref(node: Any, ref: str) -> str:
+    """A digest as is; a module path is put first (with its .manifest.json and .sig)."""
+    if ref.startswith("sha256:"):
+        from vyr._core import parse_digest
+
+        return str(parse_digest(ref))
+    if not Path(ref).is_file():
+        raise click.BadParameter(f"{ref!r} is neither a sha256: digest nor a module file", param_hint="REF")
+    return str(node.put_module_file(ref).digest)
+
+
+def read_input(path: str | None) -> bytes:
+    """The task's input bytes: nothing, a file, or this process's stdin."""
+    if path is None:
+        return b""
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(path).read_bytes()
+    except OSError as error:
+        raise click.BadParameter(f"cannot read {path}: {error.strerror}", param_hint="--input") from None
+
+
+def relay(result: Any, as_json: bool) -> None:
+    """Writes the task's output and exits with the code `vyr run` promises."""
+    if as_json:
+        print_json(result.to_json(include_output=True))
+    else:
+        sys.stdout.buffer.write(result.stdout)
+        sys.stdout.buffer.flush()
+        sys.stderr.buffer.write(result.stderr)
+        sys.stderr.buffer.flush()
+    if result.status in ("succeeded", "failed"):
+        sys.exit(result.exit_code & 0xFF if result.exit_code else 0)
+    if result.status == "deadline_exceeded":
+        fail(result.reason, code=EXIT_DEADLINE) if not as_json else sys.exit(EXIT_DEADLINE)
+    if as_json:
+        sys.exit(EXIT_VYR_FAILURE)
+    fail(f"task {result.status}: {result.reason}", code=EXIT_VYR_FAILURE)
+
+
+@click.command()
+@task_options
+@click.option("--json", "as_json", is_flag=True, help="Print the result (with output) as JSON.")
+@click.pass_context
+def run(ctx: click.Context, as_json: bool, **options: Any) -> None:
+    """Run REF (a sha256: digest, or a module path signed with `vyr sign`) and wait.
+
+    The task's stdout and stderr are relayed; the exit status is the guest's exit code.
+    A missed deadline exits 124; any other VYR-side failure (rejected, trapped, cancelled,
+    a limit) exits 125 with `error: <reason>`. Arguments after `--` go to the guest.
+
+    \b
+    Examples:
+      echo hello | vyr run build/hello.wasm --input -
+      vyr run sha256:9f2c... --input events.ndjson --timeout 5 --memory 64M
+      vyr run build/collector.wasm --state site:rw -- collect site
+    """
+    from vyr.errors import VyrError
+
+    try:
+        node = open_node(ctx)
+        submission = build_submission(node, options.pop("ref"), options, embedded_states=not hasattr(node, "endpoint"))
+        result = node.submit_task(**submission).wait()
+    except VyrError as error:
+        fail(error, code=EXIT_VYR_FAILURE)
+    relay(result, as_json)

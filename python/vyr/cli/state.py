@@ -1,0 +1,58 @@
+"""`vyr state create|ls|bind`: ephemeral state on the node."""
+
+from __future__ import annotations
+
+import click
+
+from vyr.cli._node import open_node
+from vyr.cli._output import print_json, print_table
+
+
+@click.group()
+def state() -> None:
+    """Ephemeral state: a directory tasks see at /state/NAME, gone after its last task.
+
+    Embedded (no --endpoint), a state lives only as long as the command that made it;
+    create states on a daemon to share them between commands.
+    """
+
+
+@state.command("create")
+@click.argument("name")
+@click.pass_context
+def create(ctx: click.Context, name: str) -> None:
+    """Create a state called NAME; prints its id.
+
+    \b
+    Example:
+      vyr --endpoint unix:/run/vyr.sock state create lookup
+    """
+    click.echo(open_node(ctx).create_state(name).id)
+
+
+@state.command("ls")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def ls(ctx: click.Context, as_json: bool) -> None:
+    """List live states."""
+    states = open_node(ctx).list_states()
+    if as_json:
+        print_json([{"id": s.id, "name": s.name, "class": s.cls, "bound_tasks": s.bound_tasks, "bytes": s.bytes} for s in states])
+    else:
+        print_table([[s.id, s.name, s.cls, str(s.bound_tasks), str(s.bytes)] for s in states], ["ID", "NAME", "CLASS", "TASKS", "BYTES"])
+
+
+@state.command("bind")
+@click.argument("task_id")
+@click.argument("state_ref", metavar="STATE")
+@click.option("--mode", type=click.Choice(["ro", "rw"]), required=True, help="Read-only or read-write.")
+@click.pass_context
+def bind(ctx: click.Context, task_id: str, state_ref: str, mode: str) -> None:
+    """Bind STATE (id or name) to a task that has not started yet.
+
+    \b
+    Example:
+      vyr state bind t-0193... lookup --mode ro
+    """
+    open_node(ctx).bind_state(task_id, state_ref, mode)
+    click.echo(f"bound {state_ref} to {task_id} ({mode})", err=True)

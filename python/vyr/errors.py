@@ -1,0 +1,144 @@
+"""The one error hierarchy of VYR. Every error a user can see is a `VyrError`.
+
+Each class carries the gRPC status it maps to (by name, so this module imports nothing heavy)
+and, where the meaning matches, also subclasses the builtin a Python user would catch.
+"""
+
+from __future__ import annotations
+
+
+class VyrError(Exception):
+    """Base of every VYR error."""
+
+    grpc_status: str = "UNKNOWN"
+    hint: str | None = None
+
+
+class InvalidArgument(VyrError, ValueError):
+    """A request was malformed."""
+
+    grpc_status = "INVALID_ARGUMENT"
+
+
+class InvalidDigest(InvalidArgument):
+    """A digest is not `sha256:` followed by 64 lowercase hex digits."""
+
+
+class DigestMismatch(InvalidArgument):
+    """Bytes do not hash to the digest that was claimed for them."""
+
+
+class InvalidManifest(InvalidArgument):
+    """A manifest is malformed, of another version or not in canonical form."""
+
+    hint = "write manifests with 'vyr sign'"
+
+
+class InvalidKey(InvalidArgument):
+    """A key file is malformed, or the key is weak."""
+
+
+class InvalidModule(InvalidArgument):
+    """A module does not compile, or imports what VYR does not provide."""
+
+    hint = "build guests as WASI preview1 commands (e.g. zig cc -target wasm32-wasi)"
+
+
+class InvalidResources(InvalidArgument):
+    """Requested resources are outside the node's limits."""
+
+
+class InvalidState(InvalidArgument):
+    """A state request is malformed (bad name, class or mode)."""
+
+
+class InvalidSignature(VyrError):
+    """A signature does not verify for the manifest and key."""
+
+    grpc_status = "PERMISSION_DENIED"
+
+
+class UntrustedSigner(VyrError):
+    """The manifest's signer is not in the node's trust store."""
+
+    grpc_status = "PERMISSION_DENIED"
+    hint = "trust the signer's public key with 'vyr trust add KEY.pub'"
+
+
+class ArtifactTooLarge(VyrError):
+    """A module is larger than the node accepts."""
+
+    grpc_status = "RESOURCE_EXHAUSTED"
+
+
+class CapacityExceeded(VyrError):
+    """The node is at a limit (queued tasks, state size)."""
+
+    grpc_status = "RESOURCE_EXHAUSTED"
+
+
+class NotFound(VyrError, LookupError):
+    """Something named does not exist."""
+
+    grpc_status = "NOT_FOUND"
+
+
+class ArtifactNotFound(NotFound):
+    """No artifact with that digest is stored."""
+
+    hint = "put it first with 'vyr artifact put MODULE'"
+
+
+class TaskNotFound(NotFound):
+    """No task with that id is known."""
+
+
+class StateNotFound(NotFound):
+    """No state with that id or name exists."""
+
+    hint = "create it with 'vyr state create NAME'"
+
+
+class StateFreed(VyrError):
+    """The state existed but was freed after its last task (and linger) ended."""
+
+    grpc_status = "FAILED_PRECONDITION"
+
+
+class ArtifactConflict(VyrError):
+    """The module is stored already, under a different manifest."""
+
+    grpc_status = "ALREADY_EXISTS"
+
+
+class TaskAlreadyStarted(VyrError):
+    """A binding was requested for a task that has started or ended."""
+
+    grpc_status = "FAILED_PRECONDITION"
+
+
+class ShuttingDown(VyrError):
+    """The node is shutting down and accepts no new work."""
+
+    grpc_status = "UNAVAILABLE"
+
+
+class WaitTimeout(VyrError, TimeoutError):
+    """Waiting for a task took longer than the caller allowed."""
+
+    grpc_status = "DEADLINE_EXCEEDED"
+
+
+class StorageError(VyrError, OSError):
+    """The node's home could not be read or written."""
+
+    grpc_status = "INTERNAL"
+
+
+class InternalError(VyrError):
+    """A bug in VYR. Please report it with the message."""
+
+    grpc_status = "INTERNAL"
+
+
+__all__ = [name for name, value in globals().items() if isinstance(value, type) and issubclass(value, VyrError)]

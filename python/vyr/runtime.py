@@ -1,0 +1,209 @@
+"""`vyr.Runtime`: the embedded node, in-process, no daemon. Methods follow the seed's verbs."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from vyr import _core
+from vyr.config import default_home
+from vyr.errors import InvalidArgument
+from vyr.types import Artifact, Resources, State, StateBinding, TaskResult
+
+
+class Task:
+    """A submitted task: wait for it, read its status, cancel it."""
+
+    __slots__ = ("_handle",)
+
+    def __init__(self, handle: _core.TaskHandle) -> None:
+        self._handle = handle
+
+    @property
+    def id(self) -> str:
+        """The task id."""
+        return self._handle.id
+
+    @property
+    def status(self) -> str:
+        """The current status."""
+        return self._handle.status
+
+    def wait(self, timeout: float | None = None) -> TaskResult:
+        """Blocks until the task ends (raises `WaitTimeout` after `timeout` seconds)."""
+        return TaskResult.from_core(self._handle.wait(timeout))
+
+    def result(self) -> TaskResult:
+        """The current snapshot, without waiting."""
+        return TaskResult.from_core(self._handle.snapshot())
+
+    def cancel(self) -> None:
+        """Requests cancellation (queued or running)."""
+        self._handle.cancel()
+
+    def on_end(self, callback: Any) -> None:
+        """Calls `callback()` from a worker thread once the task ends."""
+        self._handle.on_end(callback)
+
+    def __repr__(self) -> str:
+        return f"Task({self.id!r}, status={self.status!r})"
+
+
+class Runtime:
+    """An embedded VYR node rooted at `home` (default: `VYR_HOME` or the XDG data dir).
+
+    >>> with Runtime() as node:  # doctest: +SKIP
+    ...     result = node.run("sha256:...", b"input")
+    """
+
+    def __init__(self, home: str | os.PathLike[str] | None = None, **limits: Any) -> None:
+        self.home = Path(home) if home is not None else default_home()
+        self._core = _core.Runtime(str(self.home), **limits)
+
+    # -- artifacts --------------------------------------------------------------------------
+    def put_artifact(self, digest: str, manifest: bytes, signature: bytes, module: bytes) -> Artifact:
+        """Verifies (digest, signature by a trusted key, imports), compiles and stores."""
+        stored_digest, manifest_text = self._core.put_artifact(digest, manifest, signature, module)
+        return _artifact(stored_digest, manifest_text)
+
+    def put_module_file(
+        self,
+        module_path: str | os.PathLike[str],
+        manifest_path: str | os.PathLike[str] | None = None,
+        signature_path: str | os.PathLike[str] | None = None,
+    ) -> Artifact:
+        """Puts MODULE with MODULE.manifest.json and MODULE.sig (as `vyr sign` writes them)."""
+        from vyr.keys import read_signature
+
+        module_path = Path(module_path)
+        manifest_path = Path(manifest_path or f"{module_path}.manifest.json")
+        signature_path = Path(signature_path or f"{module_path}.sig")
+        try:
+            module = module_path.read_bytes()
+            manifest = manifest_path.read_bytes()
+        except OSError as error:
+            raise InvalidArgument(
+                f"cannot read {error.filename}: {error.strerror}"
+                + ("; sign the module first with 'vyr sign MODULE --key KEY'" if not manifest_path.exists() else "")
+            ) from None
+        signature = read_signature(signature_path)
+        return self.put_artifact(_core.sha256_digest(module), manifest, signature, module)
+
+    def list_artifacts(self) -> list[Artifact]:
+        """Stored artifacts."""
+        return [_artifact(d, m) for d, m in self._core.list_artifacts()]
+
+    def artifact_parts(self, digest: str) -> tuple[bytes, bytes, bytes]:
+        """(module, manifest, signature) of a stored artifact."""
+        return self._core.artifact_parts(digest)
+
+    # -- tasks ------------------------------------------------------------------------------
+    def submit_task(
+        self,
+        artifact_digest: str,
+        input_ref: bytes = b"",
+        state_bindings: Iterable[StateBinding | str] = (),
+        resources: Resources | None = None,
+        *,
+        args: list[str] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Task:
+        """Accepts a task and returns at once. `input_ref` is the task's stdin."""
+        if not isinstance(input_ref, (bytes, bytearray, memoryview)):
+            raise InvalidArgument("input_ref must be bytes in the embedded runtime")
+        resources = resources or Resources()
+        bindings = [_binding(b) for b in state_bindings]
+        handle = self._core.submit_task(
+            artifact_digest,
+            bytes(input_ref),
+            args=args,
+            env=dict(env) if env else None,
+            bindings=[(b.state, b.mode) for b in bindings],
+            memory_bytes=resources.memory_bytes,
+            timeout_ms=resources.timeout_ms,
+            fuel=resources.fuel,
+        )
+        return Task(handle)
+
+    def run(self, artifact_digest: str, input_ref: bytes = b"", **options: Any) -> TaskResult:
+        """Submits and waits: the one-call form of `submit_task(...).wait()`."""
+        return self.submit_task(artifact_digest, input_ref, **options).wait()
+
+    def cancel_task(self, task_id: str) -> bool:
+        """Cancels a queued or running task; False if it had already ended."""
+        return self._core.cancel_task(task_id)
+
+    def task(self, task_id: str) -> Task:
+        """A remembered task by id."""
+        return Task(self._core.task(task_id))
+
+    def wait_task(self, task_id: str, timeout: float | None = None) -> TaskResult:
+        """Waits for a task by id."""
+        return self.task(task_id).wait(timeout)
+
+    def list_tasks(self) -> list[TaskResult]:
+        """Remembered tasks, oldest first."""
+        return [TaskResult.from_core(h.snapshot()) for h in self._core.list_tasks()]
+
+    # -- state ------------------------------------------------------------------------------
+    def create_state(self, name: str, class_: str = "ephemeral") -> State:
+        """Creates an ephemeral state (freed after its last task and the linger)."""
+        return _state(self._core.create_state(name, class_))
+
+    def bind_state(self, task_id: str, state_id: str, mode: str = "ro") -> None:
+        """Binds a state (id or name) to a task that has not started."""
+        self._core.bind_state(task_id, state_id, mode)
+
+    def list_states(self) -> list[State]:
+        """Live states."""
+        return [_state(raw) for raw in self._core.list_states()]
+
+    # -- trust ------------------------------------------------------------------------------
+    def trust_add(self, public_key_text: str) -> str:
+        """Trusts a public key; returns its key id."""
+        return self._core.trust_add(public_key_text)
+
+    def trust_list(self) -> list[tuple[str, str]]:
+        """Trusted keys as (key id, public key text)."""
+        return self._core.trust_list()
+
+    def trust_remove(self, key_id: str) -> None:
+        """Stops trusting a key (its artifacts no longer run)."""
+        self._core.trust_remove(key_id)
+
+    def limits(self) -> dict[str, int]:
+        """The node's effective limits."""
+        return dict(self._core.limits())
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def close(self, grace: float = 0.0) -> None:
+        """Stops accepting tasks, lets running ones finish for `grace` s, cancels the rest."""
+        self._core.shutdown(grace)
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _binding(value: StateBinding | str) -> StateBinding:
+    return StateBinding.parse(value) if isinstance(value, str) else value
+
+
+def _artifact(digest: str, manifest_text: str) -> Artifact:
+    manifest = json.loads(manifest_text)
+    return Artifact(
+        digest=digest,
+        name=manifest["name"],
+        size=manifest["module"]["size"],
+        signer=manifest["signer"],
+        manifest=manifest,
+    )
+
+
+def _state(raw: Mapping[str, Any]) -> State:
+    return State(id=raw["id"], name=raw["name"], cls=raw["class"], bound_tasks=raw["bound_tasks"], bytes=raw["bytes"])

@@ -1,0 +1,96 @@
+//! Crash-safe file writes: a reader (or a node restarted after `kill -9`) sees either the old
+//! state or the complete new one, never a torn file.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Result, VyrError};
+
+/// A name unlikely to collide between concurrent writers (pid + random).
+pub fn temp_name(prefix: &str) -> String {
+    let mut random = [0u8; 8];
+    fill_random(&mut random);
+    format!(".{prefix}-{}-{}", std::process::id(), hex::encode(random))
+}
+
+/// Fills `buffer` from the OS CSPRNG.
+pub fn fill_random(buffer: &mut [u8]) {
+    use rand_core::RngCore;
+    rand_core::OsRng.fill_bytes(buffer);
+}
+
+/// Writes `bytes` to `path` atomically: temp file, fsync, rename, fsync the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let dir = parent(path)?;
+    let temp = dir.join(temp_name("write"));
+    let result = (|| {
+        let mut file = OpenOptions::new().write(true).create_new(true).mode(mode).open(&temp)
+            .map_err(|e| VyrError::io(&temp, e))?;
+        file.write_all(bytes).map_err(|e| VyrError::io(&temp, e))?;
+        file.sync_all().map_err(|e| VyrError::io(&temp, e))?;
+        fs::rename(&temp, path).map_err(|e| VyrError::io(path, e))?;
+        sync_dir(&dir)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
+/// Writes a file into a directory that is not yet visible (no rename needed), synced.
+pub fn write_synced(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let mut file = OpenOptions::new().write(true).create_new(true).mode(mode).open(path)
+        .map_err(|e| VyrError::io(path, e))?;
+    file.write_all(bytes).map_err(|e| VyrError::io(path, e))?;
+    file.sync_all().map_err(|e| VyrError::io(path, e))
+}
+
+/// fsyncs a directory so a rename inside it survives a power cut.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| VyrError::io(dir, e))
+}
+
+/// Creates `dir` (and parents) with owner-only permissions if missing.
+pub fn ensure_private_dir(dir: &Path) -> Result<()> {
+    fs::create_dir_all(dir).map_err(|e| VyrError::io(dir, e))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| VyrError::io(dir, e))
+}
+
+fn parent(path: &Path) -> Result<PathBuf> {
+    path.parent()
+        .map(Path::to_path_buf)
+        .ok_or_else(|| VyrError::Internal(format!("{} has no parent directory", path.display())))
+}
+
+/// Total bytes of regular files below `dir` (symlinks are not followed).
+pub fn tree_size(dir: &Path) -> Result<u64> {
+    let mut total = 0;
+    for entry in fs::read_dir(dir).map_err(|e| VyrError::io(dir, e))? {
+        let entry = entry.map_err(|e| VyrError::io(dir, e))?;
+        let meta = entry.metadata().map_err(|e| VyrError::io(entry.path(), e))?;
+        if meta.is_dir() {
+            total += tree_size(&entry.path())?;
+        } else if meta.is_file() {
+            total += meta.len();
+        }
+    }
+    Ok(total)
+}
+
+/// Copies a directory tree (regular files and directories only).
+pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    fs::create_dir_all(to).map_err(|e| VyrError::io(to, e))?;
+    for entry in fs::read_dir(from).map_err(|e| VyrError::io(from, e))? {
+        let entry = entry.map_err(|e| VyrError::io(from, e))?;
+        let kind = entry.file_type().map_err(|e| VyrError::io(entry.path(), e))?;
+        let target = to.join(entry.file_name());
+        if kind.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else if kind.is_file() {
+            fs::copy(entry.path(), &target).map_err(|e| VyrError::io(&target, e))?;
+        }
+    }
+    Ok(())
+}

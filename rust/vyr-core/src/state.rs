@@ -1,0 +1,305 @@
+//! Ephemeral state: named directories that live only while tasks are bound to them (plus a
+//! linger), are never persisted, and order their tasks by submission with respect to writers.
+//!
+//! A read-write task works on a private copy that is committed (swapped in) only when the task
+//! succeeds and the copy is within the size cap; any other ending leaves the state as it was.
+
+use std::collections::{HashMap, VecDeque};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::sync::Notify;
+
+use crate::clock::now_unix_nanos;
+use crate::error::{Result, VyrError};
+use crate::fsutil::{copy_tree, fill_random, temp_name, tree_size};
+
+/// How a task is bound to a state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Ro,
+    Rw,
+}
+
+impl Mode {
+    /// Parses "ro" or "rw".
+    pub fn parse(text: &str) -> Result<Mode> {
+        match text {
+            "ro" => Ok(Mode::Ro),
+            "rw" => Ok(Mode::Rw),
+            other => Err(VyrError::InvalidState(format!("mode {other:?}: expected \"ro\" or \"rw\""))),
+        }
+    }
+}
+
+/// The only state class at MVO.
+pub const EPHEMERAL: &str = "ephemeral";
+
+/// A state as listed.
+#[derive(Clone, Debug, Serialize)]
+pub struct StateInfo {
+    pub id: String,
+    pub name: String,
+    pub class: &'static str,
+    pub created_unix_nanos: u64,
+    pub bound_tasks: usize,
+    pub bytes: u64,
+}
+
+/// A place in a state's queue, held by one task from submit (or bind) until it ends.
+#[derive(Clone, Debug)]
+pub struct Ticket {
+    pub state_id: String,
+    pub name: String,
+    pub seq: u64,
+    pub mode: Mode,
+}
+
+struct Entry {
+    name: String,
+    dir: PathBuf,
+    created_unix_nanos: u64,
+    next_seq: u64,
+    /// Tickets of tasks not yet ended, in submission order.
+    queue: VecDeque<(u64, Mode)>,
+    linger_until: Option<Instant>,
+}
+
+/// All live states of one node, in a directory private to this process.
+pub struct StateRegistry {
+    base: PathBuf,
+    linger: Duration,
+    max_bytes: u64,
+    entries: Mutex<Registry>,
+    changed: Notify,
+}
+
+#[derive(Default)]
+struct Registry {
+    live: HashMap<String, Entry>,
+    /// Ids of freed states, so binding one says "freed" rather than "unknown".
+    freed: VecDeque<String>,
+}
+
+const FREED_REMEMBERED: usize = 10_000;
+
+impl StateRegistry {
+    /// A registry under `base_parent/<pid>-<random>`; directories of dead processes found there
+    /// are removed (state never outlives its node).
+    pub fn open(base_parent: &Path, linger: Duration, max_bytes: u64) -> Result<Self> {
+        fs::create_dir_all(base_parent).map_err(|e| VyrError::io(base_parent, e))?;
+        remove_orphans(base_parent);
+        let mut random = [0u8; 6];
+        fill_random(&mut random);
+        let base = base_parent.join(format!("{}-{}", std::process::id(), hex::encode(random)));
+        fs::create_dir(&base).map_err(|e| VyrError::io(&base, e))?;
+        Ok(StateRegistry { base, linger, max_bytes, entries: Mutex::new(Registry::default()), changed: Notify::new() })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Registry> {
+        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Creates a state. Names are unique among live states.
+    pub fn create(&self, name: &str, class: &str) -> Result<StateInfo> {
+        if class != EPHEMERAL {
+            return Err(VyrError::InvalidState(format!(
+                "class {class:?}: only \"ephemeral\" exists at MVO (eventual and strong state are out of scope)"
+            )));
+        }
+        let valid = !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) && !name.starts_with('.');
+        if !valid {
+            return Err(VyrError::InvalidState(format!("name {name:?} must be 1-64 characters of [A-Za-z0-9._-], not starting with '.'")));
+        }
+        let mut registry = self.lock();
+        if registry.live.values().any(|entry| entry.name == name) {
+            return Err(VyrError::InvalidState(format!("a state named {name:?} already exists on this node")));
+        }
+        let mut random = [0u8; 8];
+        fill_random(&mut random);
+        let id = format!("st-{}", hex::encode(random));
+        let dir = self.base.join(&id);
+        fs::create_dir(&dir).map_err(|e| VyrError::io(&dir, e))?;
+        let entry = Entry {
+            name: name.to_owned(),
+            dir,
+            created_unix_nanos: now_unix_nanos(),
+            next_seq: 0,
+            queue: VecDeque::new(),
+            linger_until: Some(Instant::now() + self.linger),
+        };
+        let info = self.info(&id, &entry);
+        registry.live.insert(id, entry);
+        Ok(info)
+    }
+
+    fn info(&self, id: &str, entry: &Entry) -> StateInfo {
+        StateInfo {
+            id: id.to_owned(),
+            name: entry.name.clone(),
+            class: EPHEMERAL,
+            created_unix_nanos: entry.created_unix_nanos,
+            bound_tasks: entry.queue.len(),
+            bytes: tree_size(&entry.dir).unwrap_or(0),
+        }
+    }
+
+    /// Live states, by name.
+    pub fn list(&self) -> Vec<StateInfo> {
+        let registry = self.lock();
+        let mut all: Vec<_> = registry.live.iter().map(|(id, entry)| self.info(id, entry)).collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
+    }
+
+    /// Takes a place in the state's queue (by id or name). The state stays alive until released.
+    pub fn acquire(&self, state: &str, mode: Mode) -> Result<Ticket> {
+        let mut registry = self.lock();
+        let id = resolve(&registry, state)?;
+        let entry = registry.live.get_mut(&id).ok_or_else(|| VyrError::StateNotFound(state.to_owned()))?;
+        let seq = entry.next_seq;
+        entry.next_seq += 1;
+        entry.queue.push_back((seq, mode));
+        entry.linger_until = None;
+        Ok(Ticket { state_id: id, name: entry.name.clone(), seq, mode })
+    }
+
+    /// Whether a ticket may run now: a writer waits for every earlier ticket, a reader for
+    /// earlier writers only.
+    fn is_turn(&self, ticket: &Ticket) -> bool {
+        let registry = self.lock();
+        let Some(entry) = registry.live.get(&ticket.state_id) else { return true };
+        entry
+            .queue
+            .iter()
+            .take_while(|(seq, _)| *seq < ticket.seq)
+            .all(|(_, mode)| ticket.mode == Mode::Ro && *mode == Mode::Ro)
+    }
+
+    /// Waits until every ticket may run.
+    pub async fn wait_turn(&self, tickets: &[Ticket]) {
+        loop {
+            let notified = self.changed.notified();
+            if tickets.iter().all(|ticket| self.is_turn(ticket)) {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// The directory a task should see for its ticket. A writer gets a private working copy.
+    pub fn open_for(&self, ticket: &Ticket) -> Result<PathBuf> {
+        let dir = self.dir_of(&ticket.state_id)?;
+        if ticket.mode == Mode::Ro {
+            return Ok(dir);
+        }
+        let work = self.base.join(temp_name(&format!("work-{}", ticket.state_id)));
+        copy_tree(&dir, &work)?;
+        Ok(work)
+    }
+
+    fn dir_of(&self, id: &str) -> Result<PathBuf> {
+        let registry = self.lock();
+        registry.live.get(id).map(|entry| entry.dir.clone()).ok_or_else(|| VyrError::StateFreed(id.to_owned()))
+    }
+
+    /// Commits a writer's working copy if it is within the size cap; returns an error (and
+    /// discards the copy) otherwise.
+    pub fn commit(&self, ticket: &Ticket, work: &Path) -> Result<()> {
+        let size = tree_size(work)?;
+        if size > self.max_bytes {
+            let _ = fs::remove_dir_all(work);
+            return Err(VyrError::Capacity(format!(
+                "state {:?} would hold {size} bytes, over its cap of {} bytes; changes discarded",
+                ticket.name, self.max_bytes
+            )));
+        }
+        let dir = self.dir_of(&ticket.state_id)?;
+        let old = self.base.join(temp_name("old"));
+        fs::rename(&dir, &old).map_err(|e| VyrError::io(&dir, e))?;
+        fs::rename(work, &dir).map_err(|e| VyrError::io(&dir, e))?;
+        let _ = fs::remove_dir_all(old);
+        Ok(())
+    }
+
+    /// Discards a writer's working copy.
+    pub fn discard(&self, work: &Path) {
+        let _ = fs::remove_dir_all(work);
+    }
+
+    /// Gives up a ticket; the last one out starts the linger.
+    pub fn release(&self, ticket: &Ticket) {
+        {
+            let mut registry = self.lock();
+            if let Some(entry) = registry.live.get_mut(&ticket.state_id) {
+                entry.queue.retain(|(seq, _)| *seq != ticket.seq);
+                if entry.queue.is_empty() {
+                    entry.linger_until = Some(Instant::now() + self.linger);
+                }
+            }
+        }
+        self.changed.notify_waiters();
+    }
+
+    /// Frees states whose linger has passed; returns how many were freed.
+    pub fn sweep(&self) -> usize {
+        let now = Instant::now();
+        let mut registry = self.lock();
+        let expired: Vec<String> = registry
+            .live
+            .iter()
+            .filter(|(_, entry)| entry.linger_until.is_some_and(|until| until <= now))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &expired {
+            if let Some(entry) = registry.live.remove(id) {
+                let _ = fs::remove_dir_all(&entry.dir);
+            }
+            registry.freed.push_back(id.clone());
+            if registry.freed.len() > FREED_REMEMBERED {
+                registry.freed.pop_front();
+            }
+        }
+        expired.len()
+    }
+
+    /// The id for a name or id, with "freed" and "unknown" told apart.
+    pub fn resolve(&self, state: &str) -> Result<String> {
+        resolve(&self.lock(), state)
+    }
+}
+
+fn resolve(registry: &Registry, state: &str) -> Result<String> {
+    if registry.live.contains_key(state) {
+        return Ok(state.to_owned());
+    }
+    if let Some((id, _)) = registry.live.iter().find(|(_, entry)| entry.name == state) {
+        return Ok(id.clone());
+    }
+    if registry.freed.iter().any(|id| id == state) {
+        return Err(VyrError::StateFreed(state.to_owned()));
+    }
+    Err(VyrError::StateNotFound(state.to_owned()))
+}
+
+impl Drop for StateRegistry {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.base);
+    }
+}
+
+/// Removes state directories whose owning process is gone (a node killed with -9).
+fn remove_orphans(base_parent: &Path) {
+    let Ok(entries) = fs::read_dir(base_parent) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.split('-').next().and_then(|pid| pid.parse::<u32>().ok()) else { continue };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
