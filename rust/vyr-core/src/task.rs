@@ -103,6 +103,12 @@ pub struct TaskRecord {
     listeners: Mutex<Vec<Box<dyn FnOnce() + Send>>>,
 }
 
+impl std::fmt::Debug for TaskRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskRecord").field("id", &self.id).field("artifact", &self.artifact).finish_non_exhaustive()
+    }
+}
+
 impl TaskRecord {
     pub(crate) fn new(id: String, artifact: Digest, granted: Granted, tickets: Vec<Ticket>) -> Self {
         let state = TaskState {

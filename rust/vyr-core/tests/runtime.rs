@@ -1,0 +1,265 @@
+//! The embedded runtime end to end: artifacts, limits, cancellation, state.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{command, node, node_with, signed};
+use vyr_core::runtime::SubmitRequest;
+use vyr_core::resources::Resources;
+use vyr_core::state::Mode;
+use vyr_core::task::TaskStatus;
+use vyr_core::VyrError;
+
+fn run(node: &common::Node, digest: &str, request: SubmitRequest) -> vyr_core::task::TaskState {
+    let task = node.runtime.submit_task(digest, request).unwrap();
+    task.wait(Some(Duration::from_secs(30))).unwrap()
+}
+
+fn with_timeout(ms: u64) -> SubmitRequest {
+    SubmitRequest { resources: Resources { timeout_ms: Some(ms), ..Default::default() }, ..Default::default() }
+}
+
+#[test]
+fn hello_writes_stdout_and_records_phases() {
+    let node = node();
+    let digest = node.put_wat("hello", &command("(call $write (i32.const 1024) (i32.const 3))", "hi\\n"));
+    let result = run(&node, &digest, SubmitRequest::default());
+    assert_eq!(result.status, TaskStatus::Succeeded);
+    assert_eq!(&*result.stdout, b"hi\n");
+    let p = result.phases;
+    assert!(p.queued > 0 && p.queued <= p.artifact_ready && p.artifact_ready <= p.instantiated);
+    assert!(p.instantiated <= p.started && p.started <= p.ended);
+    assert_eq!(result.usage.peak_memory_bytes, 65536);
+    assert!(result.usage.fuel_used > 0);
+}
+
+#[test]
+fn exit_codes_are_reported_as_failed() {
+    let node = node();
+    let digest = node.put_wat("exit3", &command("(call $exit (i32.const 3))", ""));
+    let result = run(&node, &digest, SubmitRequest::default());
+    assert_eq!(result.status, TaskStatus::Failed);
+    assert_eq!(result.exit_code, Some(3));
+}
+
+#[test]
+fn endless_loop_stops_at_its_deadline() {
+    let node = node();
+    let digest = node.put_wat("spin", &command("(loop $l (br $l))", ""));
+    let started = Instant::now();
+    let result = run(&node, &digest, with_timeout(100));
+    assert_eq!(result.status, TaskStatus::DeadlineExceeded);
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn a_guest_sleeping_in_a_host_call_stops_at_its_deadline() {
+    let node = node();
+    let digest = node.put_wat("sleeper", &command("(call $sleep_ns (i64.const 60000000000))", ""));
+    let started = Instant::now();
+    let result = run(&node, &digest, with_timeout(100));
+    assert_eq!(result.status, TaskStatus::DeadlineExceeded, "{}", result.reason);
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn cancel_stops_a_running_and_a_queued_task() {
+    let node = node_with(|config| config.max_running = 1);
+    let spin = node.put_wat("spin", &command("(loop $l (br $l))", ""));
+    let running = node.runtime.submit_task(&spin, with_timeout(60_000)).unwrap();
+    let queued = node.runtime.submit_task(&spin, with_timeout(60_000)).unwrap();
+    while running.snapshot().status != TaskStatus::Running {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(queued.snapshot().status, TaskStatus::Queued);
+    assert!(node.runtime.cancel_task(&queued.id).unwrap());
+    assert!(node.runtime.cancel_task(&running.id).unwrap());
+    assert_eq!(queued.wait(Some(Duration::from_secs(5))).unwrap().status, TaskStatus::Cancelled);
+    assert_eq!(running.wait(Some(Duration::from_secs(5))).unwrap().status, TaskStatus::Cancelled);
+    assert!(!node.runtime.cancel_task(&running.id).unwrap());
+}
+
+#[test]
+fn memory_grow_bomb_traps_at_the_cap() {
+    let node = node();
+    let bomb = "(loop $l (br_if $l (i32.ne (memory.grow (i32.const 16)) (i32.const -1))))";
+    let digest = node.put_wat("bomb", &command(bomb, ""));
+    let request = SubmitRequest { resources: Resources { memory_bytes: Some(4 << 20), ..Default::default() }, ..Default::default() };
+    let result = run(&node, &digest, request);
+    assert_eq!(result.status, TaskStatus::Trapped);
+    assert_eq!(result.trap_code.as_deref(), Some("memory_limit_exceeded"));
+    assert!(result.usage.peak_memory_bytes <= 4 << 20);
+}
+
+#[test]
+fn deep_recursion_traps_with_stack_overflow() {
+    let node = node();
+    let wat = r#"(module
+      (memory (export "memory") 1)
+      (func $down (param i32) (result i32) (call $down (i32.add (local.get 0) (i32.const 1))))
+      (func (export "_start") (drop (call $down (i32.const 0)))))"#;
+    let digest = node.put_wat("recurse", wat);
+    let result = run(&node, &digest, SubmitRequest::default());
+    assert_eq!(result.status, TaskStatus::Trapped);
+    assert_eq!(result.trap_code.as_deref(), Some("stack_overflow"));
+}
+
+#[test]
+fn output_flood_fails_with_output_limit_exceeded() {
+    let node = node_with(|config| config.limits.max_stdout_bytes = 64 * 1024);
+    let digest = node.put_wat("flood", &command("(loop $l (call $write (i32.const 1024) (i32.const 900)) (br $l))", ""));
+    let result = run(&node, &digest, with_timeout(10_000));
+    assert_eq!(result.status, TaskStatus::Trapped, "{}", result.reason);
+    assert_eq!(result.trap_code.as_deref(), Some("output_limit_exceeded"));
+}
+
+#[test]
+fn fuel_runs_out() {
+    let node = node();
+    let digest = node.put_wat("spin", &command("(loop $l (br $l))", ""));
+    let request = SubmitRequest { resources: Resources { fuel: Some(10_000), ..Default::default() }, ..Default::default() };
+    let result = run(&node, &digest, request);
+    assert_eq!(result.trap_code.as_deref(), Some("out_of_fuel"));
+}
+
+#[test]
+fn unknown_imports_are_refused_at_put() {
+    let node = node();
+    let wat = r#"(module (import "env" "open_socket" (func)) (memory (export "memory") 1) (func (export "_start")))"#;
+    let module = wat::parse_str(wat).unwrap();
+    let (digest, manifest, signature) = signed(&node.key, "bad", &module);
+    let error = node.runtime.put_artifact(&digest, &manifest, &signature, Arc::from(module)).unwrap_err();
+    assert!(matches!(error, VyrError::InvalidModule(ref m) if m.contains("open_socket")), "{error}");
+    assert!(node.runtime.list_artifacts().unwrap().is_empty());
+}
+
+#[test]
+fn every_tamper_case_is_refused() {
+    let node = node();
+    let module = wat::parse_str(command("", "")).unwrap();
+    let (digest, manifest, signature) = signed(&node.key, "m", &module);
+    let put = |digest: &str, manifest: &[u8], signature: &[u8], module: &[u8]| {
+        node.runtime.put_artifact(digest, manifest, signature, Arc::from(module.to_vec()))
+    };
+    let mut flipped_module = module.clone();
+    *flipped_module.last_mut().unwrap() ^= 1;
+    assert!(matches!(put(&digest, &manifest, &signature, &flipped_module), Err(VyrError::DigestMismatch { .. })));
+    // Change the signed name ("m" -> "n"): still a valid canonical manifest, wrong signature.
+    let flipped_manifest = String::from_utf8(manifest.clone()).unwrap().replace("\"name\":\"m\"", "\"name\":\"n\"").into_bytes();
+    assert_ne!(flipped_manifest, manifest);
+    assert!(matches!(put(&digest, &flipped_manifest, &signature, &module), Err(VyrError::InvalidSignature(_))));
+    let mut flipped_signature = signature.clone();
+    flipped_signature[10] ^= 0x40;
+    assert!(matches!(put(&digest, &manifest, &flipped_signature, &module), Err(VyrError::InvalidSignature(_))));
+    let stranger = vyr_core::signing::KeyPair::generate();
+    let (_, other_manifest, other_signature) = signed(&stranger, "m", &module);
+    assert!(matches!(put(&digest, &other_manifest, &other_signature, &module), Err(VyrError::UntrustedSigner(_))));
+    let wrong_digest = vyr_core::Digest::of(b"other").to_string();
+    assert!(matches!(put(&wrong_digest, &manifest, &signature, &module), Err(VyrError::DigestMismatch { .. })));
+    assert!(matches!(put("sha256:../../etc", &manifest, &signature, &module), Err(VyrError::InvalidDigest(_))));
+    assert!(node.runtime.list_artifacts().unwrap().is_empty());
+    put(&digest, &manifest, &signature, &module).unwrap();
+    put(&digest, &manifest, &signature, &module).unwrap();
+    assert_eq!(node.runtime.list_artifacts().unwrap().len(), 1);
+}
+
+#[test]
+fn removing_trust_stops_an_artifact_from_running() {
+    let node = node();
+    let digest = node.put_wat("hello", &command("", ""));
+    node.runtime.trust().remove(&node.key.public_key().key_id()).unwrap();
+    let error = node.runtime.submit_task(&digest, SubmitRequest::default()).unwrap_err();
+    assert!(matches!(error, VyrError::UntrustedSigner(_)));
+}
+
+#[test]
+fn compiled_code_is_reused_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = vyr_core::signing::KeyPair::generate();
+    let open = || {
+        let mut config = vyr_core::RuntimeConfig::new(dir.path().join("home"));
+        config.state_dir = Some(dir.path().join("states"));
+        vyr_core::Runtime::open(config).unwrap()
+    };
+    let digest = {
+        let runtime = open();
+        runtime.trust().add(&key.public_key()).unwrap();
+        let module = wat::parse_str(command("", "")).unwrap();
+        let (digest, manifest, signature) = signed(&key, "m", &module);
+        runtime.put_artifact(&digest, &manifest, &signature, Arc::from(module)).unwrap();
+        digest
+    };
+    let runtime = open();
+    let result = runtime.submit_task(&digest, SubmitRequest::default()).unwrap().wait(None).unwrap();
+    assert_eq!(result.status, TaskStatus::Succeeded);
+    assert!(result.usage.cold, "first task after restart loads the artifact");
+    assert!(!result.usage.compiled, "but does not recompile it");
+}
+
+const STATE_GUEST: &str = r#"(module
+  (import "wasi_snapshot_preview1" "path_open" (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 1024) "f.txt")
+  ;; Creates f.txt in the first preopen (fd 3) and exits with path_open's errno.
+  (func (export "_start")
+    (call $proc_exit (call $path_open (i32.const 3) (i32.const 0) (i32.const 1024) (i32.const 5)
+      (i32.const 1) (i64.const 64) (i64.const 64) (i32.const 0) (i32.const 0)))))"#;
+
+#[test]
+fn read_only_state_refuses_writes_and_read_write_commits() {
+    let node = node();
+    let digest = node.put_wat("creator", STATE_GUEST);
+    node.runtime.create_state("box", "ephemeral").unwrap();
+    let bound = |mode| SubmitRequest { bindings: vec![("box".into(), mode)], ..Default::default() };
+    let ro = run(&node, &digest, bound(Mode::Ro));
+    assert_ne!(ro.exit_code, Some(0), "a read-only binding must refuse file creation");
+    assert_eq!(node.runtime.list_states()[0].bytes, 0);
+    let rw = run(&node, &digest, bound(Mode::Rw));
+    assert_eq!(rw.status, TaskStatus::Succeeded, "{}", rw.reason);
+}
+
+#[test]
+fn a_state_is_freed_after_its_linger() {
+    let node = node();
+    let state = node.runtime.create_state("short", "ephemeral").unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    node.runtime.sweep_states();
+    assert!(node.runtime.list_states().is_empty());
+    let digest = node.put_wat("hello", &command("", ""));
+    let request = SubmitRequest { bindings: vec![(state.id.clone(), Mode::Ro)], ..Default::default() };
+    assert!(matches!(node.runtime.submit_task(&digest, request), Err(VyrError::StateFreed(_))));
+    let request = SubmitRequest { bindings: vec![("never".into(), Mode::Ro)], ..Default::default() };
+    assert!(matches!(node.runtime.submit_task(&digest, request), Err(VyrError::StateNotFound(_))));
+}
+
+#[test]
+fn bind_state_works_only_before_start() {
+    let node = node_with(|config| config.max_running = 1);
+    let spin = node.put_wat("spin", &command("(loop $l (br $l))", ""));
+    node.runtime.create_state("late", "ephemeral").unwrap();
+    let first = node.runtime.submit_task(&spin, with_timeout(60_000)).unwrap();
+    let second = node.runtime.submit_task(&spin, with_timeout(60_000)).unwrap();
+    while first.snapshot().status != TaskStatus::Running {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    node.runtime.bind_state(&second.id, "late", Mode::Ro).unwrap();
+    assert_eq!(second.bindings().len(), 1);
+    let error = node.runtime.bind_state(&first.id, "late", Mode::Ro).unwrap_err();
+    assert!(matches!(error, VyrError::TaskAlreadyStarted { .. }));
+    first.cancel.cancel();
+    second.cancel.cancel();
+}
+
+#[test]
+fn many_tasks_run_concurrently() {
+    let node = node();
+    let digest = node.put_wat("hello", &command("(call $write (i32.const 1024) (i32.const 2))", "ok"));
+    let tasks: Vec<_> = (0..2000).map(|_| node.runtime.submit_task(&digest, SubmitRequest::default()).unwrap()).collect();
+    for task in tasks {
+        let result = task.wait(Some(Duration::from_secs(30))).unwrap();
+        assert_eq!(&*result.stdout, b"ok");
+    }
+}
