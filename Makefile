@@ -15,7 +15,8 @@ $(PY):
 
 $(VENV)/.deps: $(PY) pyproject.toml workloads/requirements.txt
 	$(PY) -m pip install --quiet "maturin>=1.7,<2" "click>=8.1" "pytest>=8" "pytest-timeout>=2.3" \
-		"pytest-benchmark>=4" "wasmtime>=30" -r workloads/requirements.txt
+		"pytest-benchmark>=4" "wasmtime>=30" "grpcio>=1.85.1" "grpcio-health-checking>=1.85.1" \
+		"protobuf>=7.35.1,<8" "grpcio-tools==1.85.1" "cryptography>=42" -r workloads/requirements.txt
 	touch $@
 
 $(VENV)/.built: $(VENV)/.deps $(RUST_SOURCES)
@@ -30,7 +31,7 @@ workloads/build/.stamp: $(VENV)/.deps $(shell find workloads -name '*.c' -o -nam
 	touch $@
 
 demo: build workloads/build/.stamp ## run the reference workloads embedded (no daemon)
-	$(PY) -m vyr.demo
+	$(PY) workloads/demo.py
 
 test: build workloads/build/.stamp test-rust test-python ## run every test (Rust core + Python)
 

@@ -31,7 +31,7 @@ import wasmtime
 pytestmark = pytest.mark.timeout(900)
 
 WORKLOADS = Path(__file__).resolve().parents[2] / "workloads"
-GUESTS = ("hello", "event-transform", "collector", "anomaly")
+GUESTS = ("hello", "event-transform", "collector", "anomaly", "state-file")
 
 
 def _load(name: str, path: Path) -> ModuleType:

@@ -1,0 +1,5 @@
+"""`python -m vyr`: the `vyr` command line."""
+
+from vyr.cli import main
+
+main()

@@ -1,0 +1,67 @@
+"""A content-addressed blob store in the node home: task inputs and outputs, by sha256 digest.
+
+Files live at `<home>/blobs/sha256/<hex>` and are written to a temp file and renamed, so a
+reader never sees a torn blob, even after the process is killed. (No fsync, as with the journal's
+`synchronous=NORMAL`: a process crash loses nothing; only power loss can.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from pathlib import Path
+
+from vyr.errors import DigestMismatch, InvalidDigest, NotFound
+
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+EMPTY_DIGEST = "sha256:" + hashlib.sha256(b"").hexdigest()
+
+
+class BlobNotFound(NotFound):
+    """No blob with that digest is stored on this node."""
+
+    hint = "upload the input first (vyr.Client does this for inputs over 1 MiB)"
+
+
+def digest_of(data: bytes) -> str:
+    """The `sha256:<hex>` digest of `data`."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+class BlobStore:
+    """Digest-addressed bytes under `<root>/sha256/`."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root) / "sha256"
+        self.root.mkdir(parents=True, exist_ok=True)
+        for directory in (self.root.parent, self.root):
+            os.chmod(directory, 0o700)  # inputs and outputs are the users' data
+
+    def put(self, data: bytes, expected_digest: str | None = None) -> str:
+        """Stores `data` (idempotent); checks `expected_digest` when given; returns the digest."""
+        digest = digest_of(data)
+        if expected_digest and expected_digest != digest:
+            raise DigestMismatch(f"input hashes to {digest}, not {expected_digest}")
+        path = self._path(digest)
+        if not path.exists():
+            temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            with open(temporary, "wb") as handle:
+                handle.write(data)
+            os.replace(temporary, path)
+        return digest
+
+    def get(self, digest: str) -> bytes:
+        """The bytes of `digest`; `BlobNotFound` if absent."""
+        if digest == EMPTY_DIGEST:
+            return b""
+        try:
+            return self._path(digest).read_bytes()
+        except FileNotFoundError:
+            raise BlobNotFound(f"no blob {digest} on this node") from None
+
+    def _path(self, digest: str) -> Path:
+        if not _DIGEST.fullmatch(digest):
+            raise InvalidDigest(f"{digest!r} is not sha256: followed by 64 lowercase hex digits")
+        return self.root / digest.removeprefix("sha256:")

@@ -1,0 +1,5 @@
+"""`python -m vyr.cli`."""
+
+from vyr.cli import main
+
+main()

@@ -1,0 +1,331 @@
+"""`vyr.Client`: the Control API over gRPC, with the methods and result types of `vyr.Runtime`.
+
+    >>> with vyr.Client("unix:/home/me/.local/share/vyr/vyr.sock") as node:  # doctest: +SKIP
+    ...     result = node.run("sha256:...", b"input")
+
+Endpoints: `unix:PATH`, `https://HOST:PORT` (TLS), `http://HOST:PORT` (a daemon started with
+--insecure). Credentials come from arguments or the environment: `VYR_TOKEN_FILE` (bearer
+token), `VYR_CA_FILE` (CA bundle that signed the daemon's certificate), `VYR_CLIENT_CERT` and
+`VYR_CLIENT_KEY` (mTLS).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from vyr import errors
+from vyr.api import convert
+from vyr.api.v0 import control_pb2 as pb
+from vyr.api.v0 import control_pb2_grpc as pb_grpc
+from vyr.errors import InvalidArgument, VyrError
+from vyr.types import Artifact, Resources, State, StateBinding, TaskResult
+
+CHUNK_BYTES = 1 << 20
+INLINE_INPUT_BYTES = 1 << 20
+_MAX_RECEIVE = 256 << 20
+
+
+class ConnectionFailed(VyrError):
+    """The daemon could not be reached."""
+
+    grpc_status = "UNAVAILABLE"
+    hint = "is 'vyr daemon' running? check --endpoint / VYR_ENDPOINT"
+
+
+class AuthenticationFailed(VyrError):
+    """The daemon refused the caller's credentials."""
+
+    grpc_status = "UNAUTHENTICATED"
+    hint = "set VYR_TOKEN_FILE (bearer token) or VYR_CLIENT_CERT/VYR_CLIENT_KEY (mTLS)"
+
+
+class RemoteTask:
+    """A task on a daemon: the same surface as `vyr.Task` (id, status, wait, result, cancel)."""
+
+    __slots__ = ("_client", "id")
+
+    def __init__(self, client: Client, task_id: str) -> None:
+        self._client = client
+        self.id = task_id
+
+    @property
+    def status(self) -> str:
+        """The current status."""
+        return self._client._get(self.id, include_output=False).status
+
+    def wait(self, timeout: float | None = None) -> TaskResult:
+        """Blocks until the task ends (raises `WaitTimeout` after `timeout` seconds)."""
+        return self._client.wait_task(self.id, timeout)
+
+    def result(self) -> TaskResult:
+        """The current snapshot, without waiting."""
+        return self._client._get(self.id, include_output=True)
+
+    def cancel(self) -> None:
+        """Requests cancellation (queued or running)."""
+        self._client.cancel_task(self.id)
+
+    def __repr__(self) -> str:
+        return f"RemoteTask({self.id!r})"
+
+
+class Client:
+    """A connection to `vyr daemon` at `endpoint`."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        token_file: str | os.PathLike[str] | None = None,
+        ca_file: str | os.PathLike[str] | None = None,
+        client_cert: str | os.PathLike[str] | None = None,
+        client_key: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self._channel = _open_channel(
+            endpoint,
+            token_file=token_file or os.environ.get("VYR_TOKEN_FILE"),
+            ca_file=ca_file or os.environ.get("VYR_CA_FILE"),
+            client_cert=client_cert or os.environ.get("VYR_CLIENT_CERT"),
+            client_key=client_key or os.environ.get("VYR_CLIENT_KEY"),
+        )
+        self._stub = pb_grpc.ControlStub(self._channel)
+
+    # -- artifacts --------------------------------------------------------------------------
+    def put_artifact(self, digest: str, manifest: bytes, signature: bytes, module: bytes) -> Artifact:
+        """Uploads (in chunks) a signed module; the daemon verifies, compiles and stores it."""
+
+        def messages() -> Iterator[pb.PutArtifactRequest]:
+            header = pb.ArtifactHeader(digest=digest, manifest=manifest, signature=signature, size=len(module))
+            yield pb.PutArtifactRequest(header=header)
+            for offset in range(0, len(module), CHUNK_BYTES):
+                yield pb.PutArtifactRequest(chunk=module[offset : offset + CHUNK_BYTES])
+
+        return convert.artifact_from_proto(self._call(self._stub.PutArtifact, messages()))
+
+    def put_module_file(
+        self,
+        module_path: str | os.PathLike[str],
+        manifest_path: str | os.PathLike[str] | None = None,
+        signature_path: str | os.PathLike[str] | None = None,
+    ) -> Artifact:
+        """Puts MODULE with MODULE.manifest.json and MODULE.sig (as `vyr sign` writes them)."""
+        from vyr.keys import read_signature
+
+        module_path = Path(module_path)
+        manifest_path = Path(manifest_path or f"{module_path}.manifest.json")
+        signature_path = Path(signature_path or f"{module_path}.sig")
+        try:
+            module = module_path.read_bytes()
+            manifest = manifest_path.read_bytes()
+        except OSError as error:
+            hint = "; sign the module first with 'vyr sign MODULE --key KEY'" if not manifest_path.exists() else ""
+            raise InvalidArgument(f"cannot read {error.filename}: {error.strerror}{hint}") from None
+        signature = read_signature(signature_path)
+        digest = "sha256:" + hashlib.sha256(module).hexdigest()
+        return self.put_artifact(digest, manifest, signature, module)
+
+    def list_artifacts(self) -> list[Artifact]:
+        """Stored artifacts."""
+        response = self._call(self._stub.ListArtifacts, pb.ListArtifactsRequest())
+        return [convert.artifact_from_proto(a) for a in response.artifacts]
+
+    # -- inputs -----------------------------------------------------------------------------
+    def put_input(self, data: bytes) -> str:
+        """Uploads input bytes in chunks; returns the digest a submit can name."""
+
+        def messages() -> Iterator[pb.PutInputRequest]:
+            yield pb.PutInputRequest(digest="sha256:" + hashlib.sha256(data).hexdigest())
+            for offset in range(0, len(data), CHUNK_BYTES):
+                yield pb.PutInputRequest(chunk=data[offset : offset + CHUNK_BYTES])
+
+        return str(self._call(self._stub.PutInput, messages()).digest)
+
+    # -- tasks ------------------------------------------------------------------------------
+    def submit_task(
+        self,
+        artifact_digest: str,
+        input_ref: bytes | str = b"",
+        state_bindings: Iterable[StateBinding | str] = (),
+        resources: Resources | None = None,
+        *,
+        args: list[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> RemoteTask:
+        """Accepts a task and returns at once. `input_ref`: stdin bytes, or a `sha256:` digest
+        of bytes uploaded with `put_input` (bytes over 1 MiB are uploaded that way for you)."""
+        request = pb.SubmitTaskRequest(
+            artifact_digest=artifact_digest,
+            input_ref=self._input_ref(input_ref),
+            state_bindings=[convert.binding_to_proto(_binding(b)) for b in state_bindings],
+            resources=convert.resources_to_proto(resources),
+            env=dict(env or {}),
+            idempotency_key=idempotency_key or "",
+        )
+        if args is not None:
+            request.args.values.extend(args)
+        return RemoteTask(self, self._call(self._stub.SubmitTask, request).task_id)
+
+    def _input_ref(self, input_ref: bytes | str) -> pb.InputRef:
+        if isinstance(input_ref, str):
+            if not input_ref.startswith("sha256:"):
+                raise InvalidArgument("input_ref must be bytes or a sha256: digest from put_input")
+            return pb.InputRef(digest=input_ref)
+        data = bytes(input_ref)
+        if len(data) > INLINE_INPUT_BYTES:
+            return pb.InputRef(digest=self.put_input(data))
+        return pb.InputRef(inline=data)
+
+    def run(self, artifact_digest: str, input_ref: bytes | str = b"", **options: Any) -> TaskResult:
+        """Submits and waits: the one-call form of `submit_task(...).wait()`."""
+        return self.submit_task(artifact_digest, input_ref, **options).wait()
+
+    def cancel_task(self, task_id: str) -> bool:
+        """Cancels a queued or running task; False if it had already ended."""
+        return bool(self._call(self._stub.CancelTask, pb.CancelTaskRequest(task_id=task_id)).cancelled)
+
+    def task(self, task_id: str) -> RemoteTask:
+        """A known task by id (`TaskNotFound` if the daemon has no record of it)."""
+        self._get(task_id, include_output=False)
+        return RemoteTask(self, task_id)
+
+    def wait_task(self, task_id: str, timeout: float | None = None) -> TaskResult:
+        """Waits for a task by id (raises `WaitTimeout` after `timeout` seconds)."""
+        request = pb.WaitTaskRequest(task_id=task_id, include_output=True)
+        if timeout is not None:
+            request.timeout_ms = max(1, round(timeout * 1000))
+        return convert.task_from_proto(self._call(self._stub.WaitTask, request))
+
+    def list_tasks(self) -> list[TaskResult]:
+        """Known tasks, oldest first (without output)."""
+        response = self._call(self._stub.ListTasks, pb.ListTasksRequest())
+        return [convert.task_from_proto(t) for t in response.tasks]
+
+    def _get(self, task_id: str, *, include_output: bool) -> TaskResult:
+        request = pb.GetTaskRequest(task_id=task_id, include_output=include_output)
+        return convert.task_from_proto(self._call(self._stub.GetTask, request))
+
+    # -- state ------------------------------------------------------------------------------
+    def create_state(self, name: str, class_: str = "ephemeral") -> State:
+        """Creates an ephemeral state on the daemon."""
+        request = pb.CreateStateRequest(name=name, **{"class": class_})
+        return convert.state_from_proto(self._call(self._stub.CreateState, request))
+
+    def bind_state(self, task_id: str, state_id: str, mode: str = "ro") -> None:
+        """Binds a state (id or name) to a task that has not started."""
+        if mode not in ("ro", "rw"):
+            raise errors.InvalidState(f"mode {mode!r}: expected ro or rw")
+        request = pb.BindStateRequest(task_id=task_id, state_id=state_id, mode=convert.mode_to_proto(mode))  # type: ignore[arg-type]
+        self._call(self._stub.BindState, request)
+
+    def list_states(self) -> list[State]:
+        """Live states."""
+        return [convert.state_from_proto(s) for s in self._call(self._stub.ListStates, pb.ListStatesRequest()).states]
+
+    # -- trust ------------------------------------------------------------------------------
+    def trust_add(self, public_key_text: str) -> str:
+        """Trusts a public key on the daemon; returns its key id."""
+        return str(self._call(self._stub.TrustAdd, pb.TrustAddRequest(public_key=public_key_text)).key_id)
+
+    def trust_list(self) -> list[tuple[str, str]]:
+        """Trusted keys as (key id, public key text)."""
+        return [(k.key_id, k.public_key) for k in self._call(self._stub.TrustList, pb.TrustListRequest()).keys]
+
+    def trust_remove(self, key_id: str) -> None:
+        """Stops trusting a key."""
+        self._call(self._stub.TrustRemove, pb.TrustRemoveRequest(key_id=key_id))
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def close(self) -> None:
+        """Closes the channel."""
+        self._channel.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _call(self, method: Any, request: Any) -> Any:
+        try:
+            return method(request)
+        except grpc.RpcError as error:
+            raise _translate(error, self.endpoint) from None
+
+
+def _binding(value: StateBinding | str) -> StateBinding:
+    return StateBinding.parse(value) if isinstance(value, str) else value
+
+
+def _translate(error: grpc.RpcError, endpoint: str) -> VyrError:
+    """A gRPC error -> the `VyrError` class the daemon raised (or the closest by status)."""
+    code: grpc.StatusCode = error.code()  # type: ignore[attr-defined]
+    details: str = error.details() or code.name  # type: ignore[attr-defined]
+    trailing = dict(error.trailing_metadata() or ())  # type: ignore[attr-defined]
+    message, _, hint = details.partition("\nhint: ")
+    cls = getattr(errors, str(trailing.get("vyr-error", "")), None)
+    if not (isinstance(cls, type) and issubclass(cls, VyrError)):
+        cls = _BY_STATUS.get(code.name, VyrError)
+        if cls is ConnectionFailed and "failed to connect" in message.lower():
+            message = f"cannot reach the daemon at {endpoint}: {message}"
+    result = cls(message)
+    if hint:
+        result.hint = hint
+    if cls is VyrError:
+        result.grpc_status = code.name
+    return result
+
+
+_BY_STATUS: dict[str, type[VyrError]] = {
+    "INVALID_ARGUMENT": errors.InvalidArgument,
+    "NOT_FOUND": errors.NotFound,
+    "PERMISSION_DENIED": AuthenticationFailed,
+    "UNAUTHENTICATED": AuthenticationFailed,
+    "RESOURCE_EXHAUSTED": errors.CapacityExceeded,
+    "UNAVAILABLE": ConnectionFailed,
+    "DEADLINE_EXCEEDED": errors.WaitTimeout,
+    "INTERNAL": errors.InternalError,
+}
+
+
+def _open_channel(
+    endpoint: str,
+    *,
+    token_file: str | os.PathLike[str] | None,
+    ca_file: str | os.PathLike[str] | None,
+    client_cert: str | os.PathLike[str] | None,
+    client_key: str | os.PathLike[str] | None,
+) -> grpc.Channel:
+    options = [("grpc.max_receive_message_length", _MAX_RECEIVE)]
+    if endpoint.startswith("unix:"):
+        return grpc.insecure_channel(endpoint, options=options)
+    if endpoint.startswith(("http://", "tcp://")):
+        return grpc.insecure_channel(endpoint.split("://", 1)[1], options=options)
+    if not endpoint.startswith("https://"):
+        raise InvalidArgument(f"endpoint {endpoint!r}: expected unix:PATH, https://HOST:PORT or http://HOST:PORT")
+    target = endpoint.removeprefix("https://").rstrip("/")
+    if (client_cert is None) != (client_key is None):
+        raise InvalidArgument("mTLS needs both VYR_CLIENT_CERT and VYR_CLIENT_KEY")
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=_read(ca_file, "CA file") if ca_file else None,
+        private_key=_read(client_key, "client key") if client_key else None,
+        certificate_chain=_read(client_cert, "client certificate") if client_cert else None,
+    )
+    if token_file:
+        token = _read(token_file, "token file").decode().strip()
+        credentials = grpc.composite_channel_credentials(credentials, grpc.access_token_call_credentials(token))
+    return grpc.secure_channel(target, credentials, options=options)
+
+
+def _read(path: str | os.PathLike[str], what: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as error:
+        raise InvalidArgument(f"cannot read {what} {path}: {error.strerror}") from None

@@ -1,0 +1,228 @@
+"""The daemon's lifecycle: listeners, TLS and auth, limits, health, graceful SIGTERM drain."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+import grpc.aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+
+from vyr.api.v0 import control_pb2_grpc as pb_grpc
+from vyr.config import default_home
+from vyr.errors import InvalidArgument
+from vyr.server.interceptors import ControlInterceptor
+from vyr.server.node import Node
+from vyr.server.servicer import ControlServicer
+
+log = logging.getLogger("vyr.server")
+
+SERVICE_NAME = "vyr.api.v0.Control"
+DEFAULT_MAX_MESSAGE_BYTES = 4 << 20
+DEFAULT_MAX_CONCURRENT_RPCS = 1024
+DEFAULT_GRACE_S = 10.0
+
+
+@dataclass
+class ServerConfig:
+    """Everything `vyr daemon` can be told. Listen addresses: `unix:PATH` or `tcp://HOST:PORT`."""
+
+    home: Path | None = None
+    listen: list[str] = field(default_factory=list)
+    insecure: bool = False
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    client_ca: Path | None = None
+    token_file: Path | None = None
+    grace_s: float = DEFAULT_GRACE_S
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    max_concurrent_rpcs: int = DEFAULT_MAX_CONCURRENT_RPCS
+    limits: dict[str, Any] = field(default_factory=dict)
+
+    def resolved_home(self) -> Path:
+        """The node home this daemon serves."""
+        return Path(self.home) if self.home is not None else default_home()
+
+    def addresses(self) -> list[tuple[str, str]]:
+        """Parsed listen addresses as (scheme, target); default: the home's `vyr.sock`."""
+        raw = self.listen or [f"unix:{self.resolved_home() / 'vyr.sock'}"]
+        parsed = []
+        for address in raw:
+            if address.startswith("unix:"):
+                path = address.removeprefix("unix:").removeprefix("//")
+                if not path:
+                    raise InvalidArgument(f"--listen {address}: expected unix:PATH")
+                parsed.append(("unix", str(Path(path).expanduser().absolute())))
+            elif address.startswith("tcp://"):
+                host, sep, port = address.removeprefix("tcp://").rpartition(":")
+                if not sep or not host or not port.isdigit():
+                    raise InvalidArgument(f"--listen {address}: expected tcp://HOST:PORT")
+                parsed.append(("tcp", f"{host}:{port}"))
+            else:
+                raise InvalidArgument(f"--listen {address}: expected unix:PATH or tcp://HOST:PORT")
+        return parsed
+
+    def check_transport(self) -> None:
+        """TCP needs TLS and client auth (mTLS or a token), unless --insecure."""
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise InvalidArgument("--tls-cert and --tls-key go together")
+        if self.client_ca is not None and self.tls_cert is None:
+            raise InvalidArgument("--client-ca (mTLS) needs --tls-cert and --tls-key")
+        if self.insecure or not any(scheme == "tcp" for scheme, _ in self.addresses()):
+            return
+        if self.tls_cert is None:
+            raise _refuse("TCP needs TLS: pass --tls-cert and --tls-key")
+        if self.client_ca is None and self.token_file is None:
+            raise _refuse("TCP needs client authentication: pass --token-file or --client-ca")
+
+
+def _refuse(message: str) -> InvalidArgument:
+    error = InvalidArgument(f"refusing to listen on TCP: {message}")
+    error.hint = "--insecure serves plain text to anyone who can reach the port (trusted networks only)"
+    return error
+
+
+def read_token(path: Path) -> str:
+    """The bearer token in `path` (whitespace stripped; refuses short or world-readable tokens)."""
+    try:
+        token = path.read_text().strip()
+        mode = path.stat().st_mode
+    except OSError as error:
+        raise InvalidArgument(f"cannot read token file {path}: {error.strerror}") from None
+    if len(token) < 16:
+        raise InvalidArgument(f"token file {path}: a token needs at least 16 characters")
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning("token file %s is readable by other users; chmod 600 it", path)
+    return token
+
+
+def _read(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise InvalidArgument(f"cannot read {what} {path}: {error.strerror}") from None
+
+
+def _server_credentials(config: ServerConfig) -> grpc.ServerCredentials | None:
+    if config.tls_cert is None or config.tls_key is None:
+        return None
+    pair = (_read(config.tls_key, "TLS key"), _read(config.tls_cert, "TLS certificate"))
+    client_ca = _read(config.client_ca, "client CA") if config.client_ca else None
+    return grpc.ssl_server_credentials([pair], root_certificates=client_ca, require_client_auth=client_ca is not None)
+
+
+def _claim_socket(path: str) -> None:
+    """Removes a stale socket file; refuses when a daemon answers on it or it is not a socket."""
+    target = Path(path)
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return
+    if not stat.S_ISSOCK(target.stat().st_mode):
+        raise InvalidArgument(f"{path} exists and is not a socket; refusing to replace it")
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+    except (ConnectionRefusedError, FileNotFoundError):
+        target.unlink(missing_ok=True)
+        return
+    finally:
+        probe.close()
+    raise InvalidArgument(f"another daemon is listening on unix:{path}")
+
+
+def _bind(server: grpc.aio.Server, config: ServerConfig) -> tuple[list[str], list[str]]:
+    """Adds every listener; returns (the addresses bound, the socket files to remove at exit)."""
+    credentials = _server_credentials(config)
+    bound, sockets = [], []
+    for scheme, target in config.addresses():
+        if scheme == "unix":
+            _claim_socket(target)
+            previous = os.umask(0o177)  # the socket is created 0600, never briefly wider
+            try:
+                server.add_insecure_port(f"unix:{target}")
+            finally:
+                os.umask(previous)
+            sockets.append(target)
+            bound.append(f"unix:{target}")
+            continue
+        if credentials is None:
+            log.warning(
+                "!!! INSECURE: serving plain-text gRPC on tcp://%s with no authentication: anyone who can reach it runs code on this node !!!",
+                target,
+            )
+            port = server.add_insecure_port(target)
+            scheme_name = "http"
+        else:
+            port = server.add_secure_port(target, credentials)
+            scheme_name = "https"
+        if port == 0:
+            raise InvalidArgument(f"cannot listen on tcp://{target}")
+        host = target.rpartition(":")[0]
+        bound.append(f"{scheme_name}://{host}:{port}")
+    return bound, sockets
+
+
+async def serve(config: ServerConfig, ready: Callable[[list[str]], None] | None = None, stop: asyncio.Event | None = None) -> None:
+    """Runs the daemon until SIGTERM/SIGINT (or `stop` is set), then drains and returns."""
+    config.check_transport()
+    token = read_token(config.token_file) if config.token_file else None
+    if token and config.insecure and config.tls_cert is None:
+        log.warning("the bearer token travels in plain text over --insecure TCP")
+    node = await asyncio.to_thread(Node, config.resolved_home(), **config.limits)
+    limits = node.runtime.limits()
+    # Responses carry a task's whole stdout and stderr: allow them, whatever requests may be.
+    max_send = max(config.max_message_bytes, limits["max_stdout_bytes"] + limits["max_stderr_bytes"] + (1 << 20))
+    server = grpc.aio.server(
+        interceptors=[ControlInterceptor(token)],
+        options=[
+            ("grpc.max_receive_message_length", config.max_message_bytes),
+            ("grpc.max_send_message_length", max_send),
+            ("grpc.so_reuseport", 0),
+        ],
+        maximum_concurrent_rpcs=config.max_concurrent_rpcs,
+    )
+    servicer = ControlServicer(node)
+    pb_grpc.add_ControlServicer_to_server(servicer, server)
+    health = HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    sockets: list[str] = []
+    try:
+        addresses, sockets = _bind(server, config)
+        await server.start()
+        for path in sockets:
+            os.chmod(path, 0o600)
+        for service in ("", SERVICE_NAME):
+            await health.set(service, health_pb2.HealthCheckResponse.SERVING)
+        stop = stop or asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signum, stop.set)
+        for address in addresses:
+            log.info("listening on %s", address)
+        if ready:
+            ready(addresses)
+        await stop.wait()
+        log.info("stopping: no new work; running tasks get %.1f s to finish", config.grace_s)
+        servicer.accepting = False
+        await health.enter_graceful_shutdown()
+        await asyncio.to_thread(node.drain, config.grace_s)
+        await server.stop(grace=1.0)  # let waiters receive their tasks' outcomes
+        log.info("stopped: every outcome is in the journal")
+    finally:
+        await server.stop(grace=None)
+        await asyncio.to_thread(node.drain, 0.0)
+        node.close()
+        for path in sockets:
+            Path(path).unlink(missing_ok=True)

@@ -1,0 +1,228 @@
+"""The daemon's node: the embedded `vyr.Runtime` plus what a long-lived server adds to it.
+
+That is the task journal (durable record, idempotency keys, results after a restart), the blob
+store (chunked inputs, outputs by digest) and task-end notifications for waiters and trace
+streams. Methods here are synchronous and may touch disk: the servicer calls them through
+`asyncio.to_thread`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from vyr.blobs import EMPTY_DIGEST, BlobStore, digest_of
+from vyr.errors import StorageError, TaskNotFound
+from vyr.journal import Journal
+from vyr.runtime import Runtime, Task
+from vyr.types import Resources, StateBinding, TaskResult
+
+log = logging.getLogger("vyr.server")
+
+EndListener = Callable[[TaskResult], None]
+
+
+class TaskView:
+    """A task as the API shows it: its result plus the digests of its input and output."""
+
+    __slots__ = ("result", "input_digest", "stdout_digest", "stderr_digest")
+
+    def __init__(self, result: TaskResult, input_digest: str, stdout_digest: str, stderr_digest: str) -> None:
+        self.result = result
+        self.input_digest = input_digest
+        self.stdout_digest = stdout_digest
+        self.stderr_digest = stderr_digest
+
+
+class Node:
+    """A runtime rooted at `home`, with its journal and blob store."""
+
+    def __init__(self, home: str | Path | None = None, **limits: Any) -> None:
+        self.runtime = Runtime(home, **limits)
+        self.home = self.runtime.home
+        self.journal = Journal(self.home / "journal.db")
+        self.blobs = BlobStore(self.home / "blobs")
+        self.accepted = 0
+        self.ended = 0
+        self._input_digests: dict[str, str] = {}
+        self._key_lock = threading.Lock()
+        self._listeners: set[EndListener] = set()
+        self._listeners_lock = threading.Lock()
+        if self.journal.interrupted:
+            log.warning("%d task(s) left queued or running by the previous process were marked failed (node_restarted)", self.journal.interrupted)
+
+    # -- tasks ------------------------------------------------------------------------------
+    def submit(
+        self,
+        artifact_digest: str,
+        input_bytes: bytes | None,
+        input_digest: str | None,
+        bindings: Iterable[StateBinding],
+        resources: Resources,
+        args: list[str] | None,
+        env: Mapping[str, str] | None,
+        idempotency_key: str = "",
+    ) -> tuple[str, bool]:
+        """Accepts and journals a task; returns (task id, whether the key named an older one)."""
+        if input_bytes is None:
+            input_bytes = self.blobs.get(input_digest or EMPTY_DIGEST)
+        digest = input_digest or digest_of(input_bytes)
+        bindings = list(bindings)
+        if not idempotency_key:
+            return self._submit(artifact_digest, input_bytes, digest, bindings, resources, args, env, ""), False
+        # Keyed submits are serialised so two racing calls cannot both run the task.
+        with self._key_lock:
+            existing = self.journal.task_for_key(idempotency_key)
+            if existing is not None:
+                return existing, True
+            return self._submit(artifact_digest, input_bytes, digest, bindings, resources, args, env, idempotency_key), False
+
+    def _submit(
+        self,
+        artifact_digest: str,
+        input_bytes: bytes,
+        input_digest: str,
+        bindings: list[StateBinding],
+        resources: Resources,
+        args: list[str] | None,
+        env: Mapping[str, str] | None,
+        key: str,
+    ) -> str:
+        task = self.runtime.submit_task(artifact_digest, input_bytes, bindings, resources, args=args, env=env)
+        snapshot = task.result()
+        try:
+            self.journal.record_accepted(
+                {
+                    "id": task.id,
+                    "artifact": snapshot.artifact,
+                    "input_digest": input_digest,
+                    "bindings": [[s, n, m] for s, n, m in snapshot.bindings],
+                    "resources": {"memory_bytes": resources.memory_bytes, "timeout_ms": resources.timeout_ms, "fuel": resources.fuel},
+                    "granted": snapshot.granted,
+                    "idempotency_key": key,
+                }
+            )
+        except Exception as error:
+            task.cancel()
+            raise StorageError(f"could not journal task {task.id}: {error}") from None
+        self.accepted += 1
+        self._input_digests[task.id] = input_digest
+        # Runs on the Rust worker that ends the task: only queue the work.
+        task.on_end(lambda: self.journal.record_end(lambda: self._record_outcome(task)))
+        return task.id
+
+    def _record_outcome(self, task: Task) -> dict[str, Any]:
+        result = task.result()
+        stdout_digest = self.blobs.put(result.stdout) if result.stdout else EMPTY_DIGEST
+        stderr_digest = self.blobs.put(result.stderr) if result.stderr else EMPTY_DIGEST
+        self.ended += 1
+        self._input_digests.pop(task.id, None)
+        with self._listeners_lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(result)
+        return {
+            "id": result.id,
+            "status": result.status,
+            "exit_code": result.exit_code,
+            "trap_code": result.trap_code,
+            "reason": result.reason,
+            "stdout_digest": stdout_digest,
+            "stderr_digest": stderr_digest,
+            "phases": result.phases,
+            "usage": result.usage,
+        }
+
+    def live(self, task_id: str) -> Task | None:
+        """The in-memory task, or None when only the journal knows it; `TaskNotFound` if neither."""
+        try:
+            return self.runtime.task(task_id)
+        except TaskNotFound:
+            if self.journal.get(task_id) is None:
+                raise
+            return None
+
+    def view(self, task_id: str, include_output: bool) -> TaskView:
+        """The task's current view, from memory or else from the journal."""
+        live = self.live(task_id)
+        if live is not None:
+            result = live.result()
+            return TaskView(
+                result if include_output else replace(result, stdout=b"", stderr=b""),
+                self._input_digests.get(task_id) or self._row_input(task_id),
+                digest_of(result.stdout) if result.done else "",
+                digest_of(result.stderr) if result.done else "",
+            )
+        row = self.journal.get(task_id)
+        assert row is not None  # live() raised otherwise
+        return self._view_from_row(row, include_output)
+
+    def _row_input(self, task_id: str) -> str:
+        row = self.journal.get(task_id)
+        return str(row["input_digest"]) if row else ""
+
+    def _view_from_row(self, row: dict[str, Any], include_output: bool) -> TaskView:
+        def output(digest: str) -> bytes:
+            return self.blobs.get(digest) if include_output and digest else b""
+
+        result = TaskResult(
+            id=row["id"],
+            artifact=row["artifact"],
+            status=row["status"],
+            exit_code=row["exit_code"],
+            trap_code=row["trap_code"],
+            reason=row["reason"],
+            stdout=output(row["stdout_digest"]),
+            stderr=output(row["stderr_digest"]),
+            phases=row["phases"],
+            usage=row["usage"],
+            granted=row["granted"],
+            bindings=[tuple(b) for b in row["bindings"]],  # type: ignore[misc]
+        )
+        return TaskView(result, row["input_digest"], row["stdout_digest"], row["stderr_digest"])
+
+    def list(self, limit: int = 1000) -> list[TaskView]:
+        """Known tasks, oldest first: the journal's rows, with live status where in memory."""
+        views = []
+        for row in self.journal.recent(limit):
+            try:
+                live = self.runtime.task(row["id"])
+            except TaskNotFound:
+                views.append(self._view_from_row(row, include_output=False))
+                continue
+            result = replace(live.result(), stdout=b"", stderr=b"")
+            views.append(TaskView(result, row["input_digest"], row["stdout_digest"], row["stderr_digest"]))
+        return views
+
+    def cancel(self, task_id: str) -> bool:
+        """Cancels a live task; False if it had ended (in memory or only in the journal)."""
+        if self.live(task_id) is None:
+            return False
+        return self.runtime.cancel_task(task_id)
+
+    # -- notifications ----------------------------------------------------------------------
+    def subscribe(self, listener: EndListener) -> Callable[[], None]:
+        """Calls `listener(result)` (on the journal thread) as each task ends; returns unsubscribe."""
+        with self._listeners_lock:
+            self._listeners.add(listener)
+
+        def unsubscribe() -> None:
+            with self._listeners_lock:
+                self._listeners.discard(listener)
+
+        return unsubscribe
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def drain(self, grace: float) -> None:
+        """Stops accepting, lets running tasks finish for `grace` s, cancels the rest and
+        commits every outcome to the journal."""
+        self.runtime.close(grace)
+        self.journal.flush()
+
+    def close(self) -> None:
+        """Closes the journal (after `drain`)."""
+        self.journal.close()

@@ -1,0 +1,254 @@
+"""The Control servicer: proto <-> domain only; the work is `Node`'s, off the event loop.
+
+Rust work runs through `asyncio.to_thread`; waiting for a task awaits a future that the task's
+`on_end` callback completes (via `call_soon_threadsafe`), so no thread sits blocked per waiter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import grpc.aio
+
+from vyr.api import convert
+from vyr.api.v0 import control_pb2 as pb
+from vyr.api.v0 import control_pb2_grpc as pb_grpc
+from vyr.blobs import digest_of
+from vyr.errors import ArtifactTooLarge, InvalidArgument, ShuttingDown, WaitTimeout
+from vyr.server.node import Node, TaskView
+from vyr.types import TaskResult
+
+Context = grpc.aio.ServicerContext
+
+
+class ControlServicer(pb_grpc.ControlServicer):
+    """Implements `vyr.api.v0.Control` over a `Node`."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.limits = node.runtime.limits()
+        self.accepting = True
+
+    # -- artifacts --------------------------------------------------------------------------
+    async def PutArtifact(self, request_iterator: AsyncIterator[pb.PutArtifactRequest], context: Context) -> pb.Artifact:  # noqa: N802
+        header: pb.ArtifactHeader | None = None
+        chunks: list[bytes] = []
+        size = 0
+        limit = self.limits["max_artifact_bytes"]
+        async for message in request_iterator:
+            if message.HasField("header"):
+                if header is not None:
+                    raise InvalidArgument("PutArtifact: the header must be sent once, first")
+                header = message.header
+                if header.size > limit:
+                    raise ArtifactTooLarge(f"module is {header.size} bytes, the node accepts {limit}")
+            elif header is None:
+                raise InvalidArgument("PutArtifact: the first message must carry the header")
+            else:
+                size += len(message.chunk)
+                if size > limit:
+                    raise ArtifactTooLarge(f"module exceeds the node's limit of {limit} bytes")
+                chunks.append(message.chunk)
+        if header is None:
+            raise InvalidArgument("PutArtifact: no header was sent")
+        self._check_accepting()
+        module = b"".join(chunks)
+        artifact = await asyncio.to_thread(
+            self.node.runtime.put_artifact, header.digest, header.manifest, header.signature, module
+        )
+        return convert.artifact_to_proto(artifact)
+
+    async def ListArtifacts(self, request: pb.ListArtifactsRequest, context: Context) -> pb.ListArtifactsResponse:  # noqa: N802
+        artifacts = await asyncio.to_thread(self.node.runtime.list_artifacts)
+        return pb.ListArtifactsResponse(artifacts=[convert.artifact_to_proto(a) for a in artifacts])
+
+    # -- inputs -----------------------------------------------------------------------------
+    async def PutInput(self, request_iterator: AsyncIterator[pb.PutInputRequest], context: Context) -> pb.PutInputResponse:  # noqa: N802
+        chunks: list[bytes] = []
+        size = 0
+        expected = ""
+        limit = self.limits["max_input_bytes"]
+        async for message in request_iterator:
+            expected = message.digest or expected
+            size += len(message.chunk)
+            if size > limit:
+                raise InvalidArgument(f"input exceeds the node's limit of {limit} bytes")
+            chunks.append(message.chunk)
+        digest = await asyncio.to_thread(self.node.blobs.put, b"".join(chunks), expected or None)
+        return pb.PutInputResponse(digest=digest, size=size)
+
+    # -- tasks ------------------------------------------------------------------------------
+    async def SubmitTask(self, request: pb.SubmitTaskRequest, context: Context) -> pb.SubmitTaskResponse:  # noqa: N802
+        self._check_accepting()
+        source = request.input_ref.WhichOneof("source")
+        input_bytes = request.input_ref.inline if source != "digest" else None
+        input_digest = request.input_ref.digest if source == "digest" else None
+        task_id, existing = await asyncio.to_thread(
+            self.node.submit,
+            request.artifact_digest,
+            input_bytes,
+            input_digest,
+            [convert.binding_from_proto(b) for b in request.state_bindings],
+            convert.resources_from_proto(request.resources),
+            list(request.args.values) if request.HasField("args") else None,
+            dict(request.env) or None,
+            request.idempotency_key,
+        )
+        return pb.SubmitTaskResponse(task_id=task_id, existing=existing)
+
+    async def CancelTask(self, request: pb.CancelTaskRequest, context: Context) -> pb.CancelTaskResponse:  # noqa: N802
+        cancelled = await asyncio.to_thread(self.node.cancel, request.task_id)
+        return pb.CancelTaskResponse(cancelled=cancelled)
+
+    async def GetTask(self, request: pb.GetTaskRequest, context: Context) -> pb.Task:  # noqa: N802
+        return _task(await asyncio.to_thread(self.node.view, request.task_id, request.include_output))
+
+    async def WaitTask(self, request: pb.WaitTaskRequest, context: Context) -> pb.Task:  # noqa: N802
+        live = await asyncio.to_thread(self.node.live, request.task_id)
+        if live is not None:
+            loop = asyncio.get_running_loop()
+            ended: asyncio.Future[None] = loop.create_future()
+            live.on_end(lambda: _resolve_threadsafe(loop, ended))
+            timeout = request.timeout_ms / 1000 if request.timeout_ms else None
+            try:
+                await asyncio.wait_for(ended, timeout)
+            except TimeoutError:
+                raise WaitTimeout(f"task {request.task_id} did not end within {timeout} s") from None
+        return _task(await asyncio.to_thread(self.node.view, request.task_id, request.include_output))
+
+    async def ListTasks(self, request: pb.ListTasksRequest, context: Context) -> pb.ListTasksResponse:  # noqa: N802
+        views = await asyncio.to_thread(self.node.list)
+        return pb.ListTasksResponse(tasks=[_task(view) for view in views])
+
+    # -- state ------------------------------------------------------------------------------
+    async def CreateState(self, request: pb.CreateStateRequest, context: Context) -> pb.State:  # noqa: N802
+        self._check_accepting()
+        state = await asyncio.to_thread(self.node.runtime.create_state, request.name, getattr(request, "class") or "ephemeral")
+        return convert.state_to_proto(state)
+
+    async def BindState(self, request: pb.BindStateRequest, context: Context) -> pb.BindStateResponse:  # noqa: N802
+        mode = convert.mode_from_proto(request.mode)
+        await asyncio.to_thread(self.node.runtime.bind_state, request.task_id, request.state_id, mode)
+        return pb.BindStateResponse()
+
+    async def ListStates(self, request: pb.ListStatesRequest, context: Context) -> pb.ListStatesResponse:  # noqa: N802
+        states = await asyncio.to_thread(self.node.runtime.list_states)
+        return pb.ListStatesResponse(states=[convert.state_to_proto(s) for s in states])
+
+    # -- trust ------------------------------------------------------------------------------
+    async def TrustAdd(self, request: pb.TrustAddRequest, context: Context) -> pb.TrustKey:  # noqa: N802
+        key_id = await asyncio.to_thread(self.node.runtime.trust_add, request.public_key)
+        return pb.TrustKey(key_id=key_id, public_key=request.public_key)
+
+    async def TrustList(self, request: pb.TrustListRequest, context: Context) -> pb.TrustListResponse:  # noqa: N802
+        keys = await asyncio.to_thread(self.node.runtime.trust_list)
+        return pb.TrustListResponse(keys=[pb.TrustKey(key_id=k, public_key=p) for k, p in keys])
+
+    async def TrustRemove(self, request: pb.TrustRemoveRequest, context: Context) -> pb.TrustRemoveResponse:  # noqa: N802
+        await asyncio.to_thread(self.node.runtime.trust_remove, request.key_id)
+        return pb.TrustRemoveResponse()
+
+    # -- observation (minimal: the observation issue owns the real spans and metrics) -------
+    async def StreamTraces(self, request: pb.TraceFilter, context: Context) -> AsyncIterator[pb.Span]:  # noqa: N802
+        """Streams spans of tasks as they end (after replaying ended ones if asked), until the
+        client goes away or the daemon stops."""
+        wanted = set(request.task_ids)
+
+        def matches(result: TaskResult) -> bool:
+            return (not wanted or result.id in wanted) and (
+                not request.artifact_digest or result.artifact == request.artifact_digest
+            )
+
+        loop = asyncio.get_running_loop()
+        ended: asyncio.Queue[TaskResult] = asyncio.Queue(maxsize=10_000)
+        unsubscribe = self.node.subscribe(lambda result: _put_threadsafe(loop, ended, result))
+        try:
+            if request.include_finished:
+                for view in await asyncio.to_thread(self.node.list):
+                    if view.result.done and matches(view.result):
+                        for span in task_spans(view.result):
+                            yield span
+            while True:
+                result = await ended.get()
+                if matches(result):
+                    for span in task_spans(result):
+                        yield span
+        finally:
+            unsubscribe()
+
+    async def StreamMetrics(self, request: pb.MetricFilter, context: Context) -> AsyncIterator[pb.MetricPoint]:  # noqa: N802
+        """Every interval: tasks accepted, ended and active, and live states."""
+        interval = (request.interval_ms or 1000) / 1000
+        wanted = set(request.names)
+        while True:
+            now = time.time_ns()
+            states = await asyncio.to_thread(self.node.runtime.list_states)
+            points = {
+                "vyr.tasks.accepted": self.node.accepted,
+                "vyr.tasks.ended": self.node.ended,
+                "vyr.tasks.active": self.node.accepted - self.node.ended,
+                "vyr.states.live": len(states),
+            }
+            for name, value in points.items():
+                if not wanted or name in wanted:
+                    yield pb.MetricPoint(name=name, value=float(value), unix_nanos=now)
+            await asyncio.sleep(interval)
+
+    def _check_accepting(self) -> None:
+        if not self.accepting:
+            raise ShuttingDown("the node is shutting down and accepts no new work")
+
+
+def _task(view: TaskView) -> pb.Task:
+    return convert.task_to_proto(
+        view.result,
+        include_output=True,
+        stdout_digest=view.stdout_digest,
+        stderr_digest=view.stderr_digest,
+        input_digest=view.input_digest,
+    )
+
+
+def task_spans(result: TaskResult) -> list[pb.Span]:
+    """A `vyr.task` span with `vyr.task.queued` and `vyr.task.run` children, from the phases."""
+    seed = hashlib.sha256(result.id.encode()).hexdigest()
+    trace_id, root_id = seed[:32], seed[32:48]
+    phases = result.phases
+    queued, started, ended = phases.get("queued", 0), phases.get("started", 0), phases.get("ended", 0)
+    attributes = {"vyr.task.id": result.id, "vyr.artifact": result.artifact, "vyr.task.status": result.status}
+    if result.exit_code is not None:
+        attributes["vyr.task.exit_code"] = str(result.exit_code)
+    spans = [pb.Span(trace_id=trace_id, span_id=root_id, name="vyr.task", start_unix_nanos=queued, end_unix_nanos=ended, attributes=attributes)]
+    children = [("vyr.task.queued", queued, started or ended), ("vyr.task.run", started, ended)]
+    for index, (name, start, end) in enumerate(children):
+        if start and end:
+            span_id = digest_of(f"{result.id}/{index}".encode())[7:23]
+            spans.append(pb.Span(trace_id=trace_id, span_id=span_id, parent_span_id=root_id, name=name, start_unix_nanos=start, end_unix_nanos=end))
+    return spans
+
+
+def _resolve_threadsafe(loop: asyncio.AbstractEventLoop, future: asyncio.Future[None]) -> None:
+    def resolve() -> None:
+        if not future.done():
+            future.set_result(None)
+
+    _call_soon(loop, resolve)
+
+
+def _put_threadsafe(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[Any], item: Any) -> None:
+    def put() -> None:
+        if not queue.full():  # a slow reader loses spans rather than growing without bound
+            queue.put_nowait(item)
+
+    _call_soon(loop, put)
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+    try:
+        loop.call_soon_threadsafe(callback)
+    except RuntimeError:  # the loop has closed: the daemon is gone, nobody is waiting
+        pass
