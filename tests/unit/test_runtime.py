@@ -193,3 +193,22 @@ def _digest(data: bytes) -> str:
     import hashlib
 
     return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def test_state_size_cap_discards_an_oversized_write(tmp_path: Path, key: Path, guests: Path) -> None:
+    import shutil
+
+    from vyr.keys import sign_module
+    from vyr.runtime import Runtime
+
+    with Runtime(tmp_path / "capped", max_state_bytes=1024, state_dir=str(tmp_path / "st")) as node:
+        node.trust_add(Path(f"{key}.pub").read_text())
+        module = tmp_path / "state-file.wasm"
+        shutil.copy(guests / "state-file.wasm", module)
+        sign_module(module, key)
+        digest = node.put_module_file(module).digest
+        node.create_state("small")
+        result = node.run(digest, b"x" * 4096, state_bindings=["small:rw"], args=["put", "small", "big"])
+        assert (result.status, result.trap_code) == ("trapped", "state_limit_exceeded")
+        assert "cap" in result.reason
+        assert node.list_states()[0].bytes == 0

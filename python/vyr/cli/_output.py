@@ -20,7 +20,7 @@ def use_color() -> bool:
     return sys.stderr.isatty() and not os.environ.get("NO_COLOR")
 
 
-def fail(error: BaseException, *, code: int = EXIT_ERROR, hint: str | None = None) -> NoReturn:
+def fail(error: BaseException | str, *, code: int = EXIT_ERROR, hint: str | None = None) -> NoReturn:
     """Prints `error: ...` (and `hint: ...`) to stderr and exits non-zero."""
     color = use_color()
     click.echo(click.style("error:", fg="red", bold=True) if color else "error:", nl=False, err=True)

@@ -93,11 +93,11 @@ def relay(result: Any, as_json: bool) -> None:
         sys.stderr.buffer.flush()
     if result.status in ("succeeded", "failed"):
         sys.exit(result.exit_code & 0xFF if result.exit_code else 0)
-    if result.status == "deadline_exceeded":
-        fail(result.reason, code=EXIT_DEADLINE) if not as_json else sys.exit(EXIT_DEADLINE)
+    code = EXIT_DEADLINE if result.status == "deadline_exceeded" else EXIT_VYR_FAILURE
     if as_json:
-        sys.exit(EXIT_VYR_FAILURE)
-    fail(f"task {result.status}: {result.reason}", code=EXIT_VYR_FAILURE)
+        sys.exit(code)
+    message = result.reason if code == EXIT_DEADLINE else f"task {result.status}: {result.reason}"
+    fail(message, code=code)
 
 
 @click.command()
