@@ -221,7 +221,8 @@ class Client:
     def bind_state(self, task_id: str, state_id: str, mode: str = "ro") -> None:
         """Binds a state (id or name) to a task that has not started."""
         if mode not in ("ro", "rw"):
-            raise errors.InvalidState(f"mode {mode!r}: expected ro or rw")
+            # The embedded runtime's wording (the proto enum cannot carry a bad mode).
+            raise errors.InvalidState(f'invalid state request: mode "{mode}": expected "ro" or "rw"')
         request = pb.BindStateRequest(task_id=task_id, state_id=state_id, mode=convert.mode_to_proto(mode))  # type: ignore[arg-type]
         self._call(self._stub.BindState, request)
 

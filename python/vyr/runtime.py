@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -145,8 +146,9 @@ class Runtime:
         return self.task(task_id).wait(timeout)
 
     def list_tasks(self) -> list[TaskResult]:
-        """Remembered tasks, oldest first."""
-        return [TaskResult.from_core(h.snapshot()) for h in self._core.list_tasks()]
+        """Remembered tasks, oldest first, without their output (`task(id).result()` has it);
+        the same as `vyr.Client.list_tasks`, where a listing must not carry every output."""
+        return [replace(TaskResult.from_core(h.snapshot()), stdout=b"", stderr=b"") for h in self._core.list_tasks()]
 
     # -- state ------------------------------------------------------------------------------
     def create_state(self, name: str, class_: str = "ephemeral") -> State:

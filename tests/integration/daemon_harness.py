@@ -67,15 +67,16 @@ class Daemon:
             self.process.stderr.close()
 
 
-def start_daemon(home: Path, *args: str, expect_listeners: int = 1) -> Daemon:
-    """Starts `python -m vyr --home HOME daemon ARGS...` and waits for its `listening on` lines.
+def start_daemon(home: Path, *args: str, expect_listeners: int = 1, command: list[str] | None = None) -> Daemon:
+    """Starts `python -m vyr --home HOME daemon ARGS...` (or `command`, which must log the same
+    `listening on` lines) and waits for its `listening on` lines.
 
     Raises `DaemonFailed` (with its stderr) when it exits first.
     """
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("VYR_ENDPOINT", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "vyr", "--home", str(home), "daemon", *args],
+        command or [sys.executable, "-m", "vyr", "--home", str(home), "daemon", *args],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
