@@ -48,6 +48,12 @@ class InvalidResources(InvalidArgument):
     """Requested resources are outside the node's limits."""
 
 
+class InvalidBundle(InvalidArgument):
+    """An artifact bundle is not a bundle, or is truncated, corrupt or altered."""
+
+    hint = "export it again with 'vyr artifact export DIGEST... --out BUNDLE'"
+
+
 class InvalidState(InvalidArgument):
     """A state request is malformed (bad name, class or mode)."""
 

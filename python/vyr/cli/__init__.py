@@ -29,7 +29,7 @@ SUMMARIES = {
     "keygen": "Create a signing key pair (PATH and PATH.pub).",
     "sign": "Write MODULE.manifest.json and MODULE.sig for a Wasm module.",
     "trust": "Manage the public keys this node trusts.",
-    "artifact": "Put and list signed artifacts in the local store.",
+    "artifact": "Put, list, export and import signed artifacts.",
     "run": "Run an artifact (digest or module path) and print its output.",
     "state": "Create, list and bind ephemeral states.",
     "task": "Submit, wait for, inspect and cancel tasks.",
