@@ -33,6 +33,10 @@ workloads/build/.stamp: $(VENV)/.deps $(shell find workloads -name '*.c' -o -nam
 demo: build workloads/build/.stamp ## run the reference workloads embedded (no daemon)
 	$(PY) workloads/demo.py
 
+.PHONY: environments
+environments: workloads/build/.stamp ## every workload in every environment (root: cgroup, netns); writes docs/portability.md
+	$(PY) environments/run.py
+
 test: build workloads/build/.stamp test-rust test-python ## run every test (Rust core + Python)
 
 test-rust:

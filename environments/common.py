@@ -1,0 +1,392 @@
+"""What every environment shares: the signed artifacts (one bundle), the workload inputs, the
+workload runs themselves, and a `vyr daemon` subprocess with peak-RSS measurement.
+
+The same bundle file is imported into every node, so every environment runs the very same
+signed bytes; records carry the artifact digest to show it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKLOADS = ROOT / "workloads"
+BUILD = WORKLOADS / "build"
+sys.path.insert(0, str(WORKLOADS))
+sys.path.insert(0, str(WORKLOADS / "collector"))
+
+import decode  # noqa: E402
+import gen_events  # noqa: E402
+
+GUESTS = ("event-transform", "collector", "anomaly", "state-file")
+WORKLOAD_NAMES = ("event-transform", "collector", "anomaly")
+DAEMON_START_S = 30.0
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Input sizes. `make environments` uses the defaults; the test suite a small one."""
+
+    events: int = 100_000
+    devices: int = 200
+    batches: int = 8
+    batch_size: int = 5_000
+    anomaly_count: int = 1_000_000
+    anomaly_window: int = 512
+    seed: int = 7
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The bytes every environment feeds the workloads (generated once, seeded)."""
+
+    device_table: bytes
+    events: bytes
+    batches: list[bytes]
+    truth_ids: list[int]
+    anomaly_args: list[str]
+    scale: Scale
+
+    @classmethod
+    def generate(cls, scale: Scale) -> Inputs:
+        devices = gen_events.make_devices(seed=scale.seed, count=scale.devices)
+        events = "".join(gen_events.generate_events(seed=scale.seed, count=scale.events, devices=devices))
+        batches, truth = gen_events.generate_readings(seed=scale.seed, batches=scale.batches, batch_size=scale.batch_size)
+        return cls(
+            device_table=gen_events.devices_tsv(devices).encode(),
+            events=events.encode(),
+            batches=[batch.encode() for batch in batches],
+            truth_ids=sorted(truth),
+            anomaly_args=["--count", str(scale.anomaly_count), "--window", str(scale.anomaly_window), "--seed", str(scale.seed)],
+            scale=scale,
+        )
+
+
+@dataclass(frozen=True)
+class Artifacts:
+    """The signed artifacts as one exported bundle, and the signer's public key."""
+
+    bundle: Path
+    public_key: Path
+    digests: dict[str, str]
+
+
+def prepare_artifacts(work: Path) -> Artifacts:
+    """Signs copies of the built guests with a fresh key, puts them into a throw-away "build"
+    node and exports them with `vyr artifact export` (the CLI, as an operator would)."""
+    from vyr.keys import generate_key, sign_module
+
+    missing = [name for name in GUESTS if not (BUILD / f"{name}.wasm").is_file()]
+    if missing:
+        raise SystemExit(f"guests not built ({', '.join(missing)}): run `python workloads/build.py` first")
+    signing = work / "signing"
+    signing.mkdir(parents=True)
+    key, public = generate_key(signing / "release.key")
+    digests = {}
+    for name in GUESTS:
+        module = signing / f"{name}.wasm"
+        shutil.copy(BUILD / f"{name}.wasm", module)
+        sign_module(module, key)
+        digests[name] = "sha256:" + hashlib.sha256(module.read_bytes()).hexdigest()
+    home = work / "build-node"
+    vyr_cli(home, "trust", "add", str(public))
+    for name in GUESTS:
+        vyr_cli(home, "artifact", "put", str(signing / f"{name}.wasm"))
+    bundle = work / "workloads.vyrbundle"
+    vyr_cli(home, "artifact", "export", *digests.values(), "--out", str(bundle))
+    key.unlink()  # the private key is needed for nothing else
+    return Artifacts(bundle, public, digests)
+
+
+def vyr_cli(home: Path | None, *args: str, endpoint: str | None = None, env: dict[str, str] | None = None) -> str:
+    """Runs the `vyr` CLI; returns stdout, raises with stderr on failure."""
+    command = [sys.executable, "-m", "vyr"]
+    command += ["--home", str(home)] if home else []
+    command += ["--endpoint", endpoint] if endpoint else []
+    done = subprocess.run([*command, *args], capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=300)
+    if done.returncode != 0:
+        raise RuntimeError(f"vyr {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}")
+    return done.stdout
+
+
+# ---- workloads ---------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """One workload in one environment."""
+
+    workload: str
+    artifact_digest: str
+    output_sha256: str
+    wall_s: float
+    peak_rss_bytes: int | None
+    guest_peak_memory_bytes: int
+    output_bytes: int
+    detail: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class PeakRss:
+    """Peak resident memory of one process, reset before each workload (`clear_refs` 5 resets
+    VmHWM, the kernel's high-water mark). `pid` None: not measurable (records None)."""
+
+    def __init__(self, pid: int | None) -> None:
+        self.pid = pid
+
+    def reset(self) -> None:
+        if self.pid is not None:
+            Path(f"/proc/{self.pid}/clear_refs").write_text("5")
+
+    def read(self) -> int | None:
+        if self.pid is None:
+            return None
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+        return None
+
+    def extra(self) -> dict[str, Any]:
+        """More measurements, for subclasses (an edge node adds its cgroup's peak)."""
+        return {}
+
+
+def run_workloads(node: Any, digests: dict[str, str], inputs: Inputs, peak: PeakRss) -> list[Outcome]:
+    """The three workloads on `node` (a `vyr.Runtime` or `vyr.Client`), each timed and measured."""
+    outcomes = []
+    for workload, body in (("event-transform", _event_transform), ("collector", _collector), ("anomaly", _anomaly)):
+        peak.reset()
+        started = time.perf_counter()
+        output, guest_peak, detail = body(node, digests, inputs, workload)
+        wall = time.perf_counter() - started
+        outcomes.append(
+            Outcome(
+                workload=workload,
+                artifact_digest=digests[workload],
+                output_sha256=hashlib.sha256(output).hexdigest(),
+                wall_s=round(wall, 4),
+                peak_rss_bytes=peak.read(),
+                guest_peak_memory_bytes=guest_peak,
+                output_bytes=len(output),
+                detail=detail,
+                extra=peak.extra(),
+            )
+        )
+    return outcomes
+
+
+def _checked(result: Any, what: str) -> Any:
+    if not result.ok:
+        stderr = result.stderr.decode(errors="replace").strip()
+        raise RuntimeError(f"{what}: {result.status} {result.reason or ''} exit {result.exit_code}: {stderr}")
+    return result
+
+
+def _event_transform(node: Any, digests: dict[str, str], inputs: Inputs, name: str) -> tuple[bytes, int, str]:
+    state = f"lookup-{os.getpid()}-{time.monotonic_ns()}"
+    node.create_state(state)
+    load = node.run(digests["state-file"], inputs.device_table, state_bindings=[f"{state}:rw"], args=["put", state, "devices.tsv"])
+    _checked(load, "load the device table")
+    result = _checked(node.run(digests[name], inputs.events, state_bindings=[f"{state}:ro"], args=[state]), name)
+    return result.stdout, int(result.usage.get("peak_memory_bytes", 0)), result.stderr.decode().strip()
+
+
+def _collector(node: Any, digests: dict[str, str], inputs: Inputs, name: str) -> tuple[bytes, int, str]:
+    state = f"site-{os.getpid()}-{time.monotonic_ns()}"
+    node.create_state(state)
+    peak = 0
+    for number, batch in enumerate(inputs.batches, 1):
+        collect = _checked(node.run(digests[name], batch, state_bindings=[f"{state}:rw"], args=["collect", state]), f"collect {number}")
+        peak = max(peak, int(collect.usage.get("peak_memory_bytes", 0)))
+    forward = _checked(node.run(digests[name], state_bindings=[f"{state}:rw"], args=["forward", state]), "forward")
+    peak = max(peak, int(forward.usage.get("peak_memory_bytes", 0)))
+    check_forwarded(forward.stdout, inputs)
+    return forward.stdout, peak, forward.stderr.decode().strip()
+
+
+def check_forwarded(batch: bytes, inputs: Inputs) -> None:
+    """The forwarded batch holds every reading once (the generator's ground truth)."""
+    ids = [reading.id for reading in decode.decode(batch)]
+    if sorted(ids) != inputs.truth_ids:
+        raise RuntimeError(f"collector: forwarded {len(ids)} ids, {len(set(ids))} distinct; expected {len(inputs.truth_ids)}")
+
+
+def _anomaly(node: Any, digests: dict[str, str], inputs: Inputs, name: str) -> tuple[bytes, int, str]:
+    result = _checked(node.run(digests[name], args=inputs.anomaly_args), name)
+    return result.stdout, int(result.usage.get("peak_memory_bytes", 0)), result.stdout.decode().strip()[:80]
+
+
+def records(environment: str, outcomes: list[Outcome], **notes: Any) -> list[dict[str, Any]]:
+    """Portability records (the JSON rows) for one environment."""
+    rows = []
+    for outcome in outcomes:
+        row = {"environment": environment, **asdict(outcome)}
+        row.update({"extra": {**outcome.extra, **notes}})
+        rows.append(row)
+    return rows
+
+
+# ---- a daemon subprocess ------------------------------------------------------------------
+
+
+@dataclass
+class DaemonProcess:
+    """A running `vyr daemon` (possibly wrapped: taskset, ip netns exec, a cgroup)."""
+
+    process: subprocess.Popen[bytes]
+    log: Path
+    addresses: list[str]
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self, timeout: float = 20.0) -> int | None:
+        """SIGTERM (the daemon drains), then SIGKILL; returns the exit code."""
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        return self.process.returncode
+
+
+@contextlib.contextmanager
+def daemon(
+    home: Path,
+    daemon_args: list[str],
+    *,
+    wrapper: list[str] = (),  # type: ignore[assignment]
+    env: dict[str, str] | None = None,
+    expect_listeners: int = 1,
+) -> Iterator[DaemonProcess]:
+    """Starts `[wrapper...] python -m vyr --home HOME daemon ARGS`, waits until it reports its
+    listeners, yields it, and always stops it. Its stderr goes to HOME.log."""
+    home.mkdir(parents=True, exist_ok=True)
+    log = home.with_suffix(".log")
+    command = [*wrapper, sys.executable, "-m", "vyr", "--home", str(home), "daemon", *daemon_args]
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    environment.pop("VYR_ENDPOINT", None)
+    with open(log, "wb") as log_file:
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file, env=environment,
+            start_new_session=True, preexec_fn=die_with_parent,
+        )
+    running = DaemonProcess(process, log, [])
+    try:
+        deadline = time.monotonic() + DAEMON_START_S
+        while len(running.addresses) < expect_listeners:
+            text = log.read_text(errors="replace")
+            running.addresses = [line.split("listening on ", 1)[1].strip() for line in text.splitlines() if "listening on " in line]
+            if process.poll() is not None:
+                raise RuntimeError(f"daemon exited with {process.returncode}:\n{text}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"daemon did not report listening within {DAEMON_START_S:.0f} s:\n{text}")
+            time.sleep(0.05)
+        yield running
+    finally:
+        code = running.stop()
+        if code not in (0, None):
+            print(f"  note: daemon exited with {code}; log {log}", file=sys.stderr)
+
+
+def die_with_parent() -> None:
+    """In a child before exec: get SIGTERM if the runner dies (even by SIGKILL), so no daemon
+    or receiver outlives it. Survives the exec of taskset / ip netns exec / python."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists (for cleaning up after a killed run)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def run_command(*command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Runs a set-up command (ip, taskset ...), raising with its stderr on failure."""
+    done = subprocess.run(list(command), capture_output=True, text=True, timeout=60)
+    if check and done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}): {done.stderr.strip()}")
+    return done
+
+
+@dataclass
+class Receiver:
+    """A running OTLP/HTTP receiver (environments/otlp_receiver.py) and its summary file."""
+
+    endpoint: str
+    summary: Path
+
+    def read(self) -> dict[str, Any]:
+        import json
+
+        return dict(json.loads(self.summary.read_text()))
+
+
+@contextlib.contextmanager
+def otlp_receiver(summary: Path, host: str = "127.0.0.1", wrapper: list[str] = ()) -> Iterator[Receiver]:  # type: ignore[assignment]
+    """Starts the receiver (optionally inside `ip netns exec NS`), yields it, always stops it."""
+    command = [*wrapper, sys.executable, str(Path(__file__).with_name("otlp_receiver.py")), "--host", host, "--summary", str(summary)]
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True,
+        preexec_fn=die_with_parent,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line.startswith("listening on "):
+            raise RuntimeError(f"OTLP receiver did not start (exit {process.poll()})")
+        yield Receiver("http://" + line.split("listening on ", 1)[1].strip(), summary)
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def telemetry_available() -> bool:
+    """Whether this checkout has the OpenTelemetry wiring (python/vyr/telemetry/)."""
+    import importlib.util
+
+    return importlib.util.find_spec("vyr.telemetry") is not None
+
+
+def otel_environment(endpoint: str, service: str) -> dict[str, str]:
+    """Standard OTEL_* variables: OTLP over HTTP/protobuf to `endpoint`, short intervals."""
+    return {
+        "OTEL_SERVICE_NAME": service,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        "OTEL_EXPORTER_OTLP_TIMEOUT": "2",
+        "OTEL_TRACES_EXPORTER": "otlp",
+        "OTEL_METRICS_EXPORTER": "otlp",
+        "OTEL_LOGS_EXPORTER": "none",
+        "OTEL_METRIC_EXPORT_INTERVAL": "1000",
+        "OTEL_BSP_SCHEDULE_DELAY": "200",
+    }
