@@ -6,7 +6,8 @@ failed with reason `node_restarted`: after a crash no task stays in limbo. Idemp
 live here too, so a repeated submit returns the first task id even across restarts.
 
 Outcome updates arrive on Rust worker threads, which must not wait on disk: they are queued
-and written, in batches, by one writer thread.
+and written, in batches, by one writer thread. `on_commit` is called with each batch's rows once
+they are committed: a caller told "this task ended" after that can rely on it across a crash.
 """
 
 from __future__ import annotations
@@ -55,8 +56,9 @@ _STOP = object()
 class Journal:
     """The durable task record of one node (`<home>/journal.db`)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, on_commit: Callable[[list[dict[str, Any]]], None] | None = None) -> None:
         self.path = Path(path)
+        self._on_commit = on_commit
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -106,7 +108,8 @@ class Journal:
 
     def record_end(self, outcome: Callable[[], dict[str, Any]]) -> None:
         """Queues an outcome; `outcome()` is called on the writer thread and returns the keys
-        id, status, exit_code, trap_code, reason, stdout_digest, stderr_digest, phases, usage."""
+        id, status, exit_code, trap_code, reason, stdout_digest, stderr_digest, phases, usage
+        (other keys are passed through to `on_commit` only)."""
         self._ends.put(outcome)
 
     def flush(self) -> None:
@@ -140,6 +143,8 @@ class Journal:
                         [_encode_end(row) for row in rows],
                     )
                     self._db.execute("COMMIT")
+                if self._on_commit is not None:
+                    self._on_commit(rows)
             for _ in batch:
                 self._ends.task_done()
             if stop:
@@ -177,8 +182,12 @@ class Journal:
         return int(count)
 
 
+_END_COLUMNS = ("id", "status", "exit_code", "trap_code", "reason", "stdout_digest", "stderr_digest")
+
+
 def _encode_end(row: dict[str, Any]) -> dict[str, Any]:
-    return {**row, "phases": json.dumps(row["phases"]), "usage": json.dumps(row["usage"])}
+    encoded = {name: row[name] for name in _END_COLUMNS}
+    return {**encoded, "phases": json.dumps(row["phases"]), "usage": json.dumps(row["usage"])}
 
 
 def _decode(row: tuple[Any, ...]) -> dict[str, Any]:

@@ -224,8 +224,9 @@ def test_bind_state_to_a_queued_task(node, put_guest) -> None:
     node.create_state("data")
     files = put_guest("state-file")
     assert node.run(files, b"bound later", state_bindings=["data:rw"], args=["put", "data", "f"]).ok
-    # A running writer on `gate` holds every later task bound to it in the queue.
-    blocker = node.submit_task(put_guest("anomaly"), args=FOREVER, state_bindings=["gate:rw"])
+    # A running writer on `gate` holds every later task bound to it in the queue (and its
+    # binding of `data` keeps that state alive, whatever the linger).
+    blocker = node.submit_task(put_guest("anomaly"), args=FOREVER, state_bindings=["gate:rw", "data:ro"])
     _wait_status(blocker, "queued")
     reader = node.submit_task(files, state_bindings=["gate:ro"], args=["get", "data", "f"])
     assert reader.status == "queued"

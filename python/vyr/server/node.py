@@ -4,6 +4,9 @@ That is the task journal (durable record, idempotency keys, results after a rest
 store (chunked inputs, outputs by digest) and task-end notifications for waiters and trace
 streams. Methods here are synchronous and may touch disk: the servicer calls them through
 `asyncio.to_thread`.
+
+A task's end is announced (to waiters, listeners and `view`) only once its outcome is committed
+to the journal, so nothing a client was told can be contradicted by the journal after a crash.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from vyr.types import Resources, StateBinding, TaskResult
 log = logging.getLogger("vyr.server")
 
 EndListener = Callable[[TaskResult], None]
+RecordedCallback = Callable[["TaskView"], None]
+_RECORD_WAIT_S = 10.0
 
 
 class TaskView:
@@ -44,7 +49,10 @@ class Node:
     def __init__(self, home: str | Path | None = None, **limits: Any) -> None:
         self.runtime = Runtime(home, **limits)
         self.home = self.runtime.home
-        self.journal = Journal(self.home / "journal.db")
+        # Tasks accepted whose outcome is not committed yet -> callbacks for when it is.
+        self._unrecorded: dict[str, list[RecordedCallback]] = {}
+        self._unrecorded_lock = threading.Lock()
+        self.journal = Journal(self.home / "journal.db", on_commit=self._outcomes_committed)
         self.blobs = BlobStore(self.home / "blobs")
         self.accepted = 0
         self.ended = 0
@@ -94,6 +102,8 @@ class Node:
     ) -> str:
         task = self.runtime.submit_task(artifact_digest, input_bytes, bindings, resources, args=args, env=env)
         snapshot = task.result()
+        with self._unrecorded_lock:
+            self._unrecorded[task.id] = []
         try:
             self.journal.record_accepted(
                 {
@@ -108,6 +118,8 @@ class Node:
             )
         except Exception as error:
             task.cancel()
+            with self._unrecorded_lock:
+                self._unrecorded.pop(task.id, None)
             raise StorageError(f"could not journal task {task.id}: {error}") from None
         self.accepted += 1
         self._input_digests[task.id] = input_digest
@@ -119,12 +131,6 @@ class Node:
         result = task.result()
         stdout_digest = self.blobs.put(result.stdout) if result.stdout else EMPTY_DIGEST
         stderr_digest = self.blobs.put(result.stderr) if result.stderr else EMPTY_DIGEST
-        self.ended += 1
-        self._input_digests.pop(task.id, None)
-        with self._listeners_lock:
-            listeners = list(self._listeners)
-        for listener in listeners:
-            listener(result)
         return {
             "id": result.id,
             "status": result.status,
@@ -135,7 +141,39 @@ class Node:
             "stderr_digest": stderr_digest,
             "phases": result.phases,
             "usage": result.usage,
+            "view": TaskView(result, self._input_digests.get(task.id, ""), stdout_digest, stderr_digest),
         }
+
+    def _outcomes_committed(self, rows: list[dict[str, Any]]) -> None:
+        """On the journal thread, after a batch of outcomes is committed: announce the ends."""
+        with self._listeners_lock:
+            listeners = list(self._listeners)
+        for row in rows:
+            view: TaskView = row["view"]
+            with self._unrecorded_lock:
+                callbacks = self._unrecorded.pop(view.result.id, [])
+            self._input_digests.pop(view.result.id, None)
+            self.ended += 1
+            for callback in callbacks:
+                _notify(callback, view)
+            for listener in listeners:
+                _notify(listener, view.result)
+
+    def when_recorded(self, task_id: str, callback: RecordedCallback) -> bool:
+        """Calls `callback(view)` (on the journal thread) once the task's outcome is committed;
+        False, and no call, if it already is (or the task is unknown here)."""
+        with self._unrecorded_lock:
+            callbacks = self._unrecorded.get(task_id)
+            if callbacks is None:
+                return False
+            callbacks.append(callback)
+            return True
+
+    def _await_recorded(self, task_id: str) -> None:
+        """Blocks until an ended task's outcome is committed (normally well under a millisecond)."""
+        committed = threading.Event()
+        if self.when_recorded(task_id, lambda _view: committed.set()):
+            committed.wait(_RECORD_WAIT_S)
 
     def live(self, task_id: str) -> Task | None:
         """The in-memory task, or None when only the journal knows it; `TaskNotFound` if neither."""
@@ -151,6 +189,9 @@ class Node:
         live = self.live(task_id)
         if live is not None:
             result = live.result()
+            if result.done:
+                # Show an end only once it is durable; then the journal row is authoritative too.
+                self._await_recorded(task_id)
             return TaskView(
                 result if include_output else replace(result, stdout=b"", stderr=b""),
                 self._input_digests.get(task_id) or self._row_input(task_id),
@@ -195,6 +236,8 @@ class Node:
                 views.append(self._view_from_row(row, include_output=False))
                 continue
             result = replace(live.result(), stdout=b"", stderr=b"")
+            if result.done and row["status"] in ("queued", "running"):
+                self._await_recorded(row["id"])  # list an end only once it is durable
             views.append(TaskView(result, row["input_digest"], row["stdout_digest"], row["stderr_digest"]))
         return views
 
@@ -226,3 +269,10 @@ class Node:
     def close(self) -> None:
         """Closes the journal (after `drain`)."""
         self.journal.close()
+
+
+def _notify(callback: Callable[[Any], None], value: Any) -> None:
+    try:
+        callback(value)
+    except Exception:  # a broken listener must not stop the journal thread
+        log.exception("a task-end notification failed")

@@ -1,7 +1,8 @@
 """The Control servicer: proto <-> domain only; the work is `Node`'s, off the event loop.
 
-Rust work runs through `asyncio.to_thread`; waiting for a task awaits a future that the task's
-`on_end` callback completes (via `call_soon_threadsafe`), so no thread sits blocked per waiter.
+Rust work runs through `asyncio.to_thread`; waiting for a task awaits a future that the node
+completes (via `call_soon_threadsafe`) once the task's end is committed to the journal, so no
+thread sits blocked per waiter and no waiter hears of an end a crash could still undo.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import asyncio
 import hashlib
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from typing import Any
 
 import grpc.aio
@@ -108,17 +110,18 @@ class ControlServicer(pb_grpc.ControlServicer):
         return _task(await asyncio.to_thread(self.node.view, request.task_id, request.include_output))
 
     async def WaitTask(self, request: pb.WaitTaskRequest, context: Context) -> pb.Task:  # noqa: N802
-        live = await asyncio.to_thread(self.node.live, request.task_id)
-        if live is not None:
-            loop = asyncio.get_running_loop()
-            ended: asyncio.Future[None] = loop.create_future()
-            live.on_end(lambda: _resolve_threadsafe(loop, ended))
-            timeout = request.timeout_ms / 1000 if request.timeout_ms else None
-            try:
-                await asyncio.wait_for(ended, timeout)
-            except TimeoutError:
-                raise WaitTimeout(f"task {request.task_id} did not end within {timeout} s") from None
-        return _task(await asyncio.to_thread(self.node.view, request.task_id, request.include_output))
+        loop = asyncio.get_running_loop()
+        recorded: asyncio.Future[TaskView] = loop.create_future()
+        if not self.node.when_recorded(request.task_id, lambda view: _resolve_threadsafe(loop, recorded, view)):
+            # Ended and recorded already (or unknown: `view` raises TaskNotFound).
+            return _task(await asyncio.to_thread(self.node.view, request.task_id, request.include_output))
+        try:
+            view = await asyncio.wait_for(recorded, request.timeout_ms / 1000 if request.timeout_ms else None)
+        except TimeoutError:
+            raise WaitTimeout(f"timed out waiting for task {request.task_id}") from None
+        if not request.include_output:
+            view = TaskView(replace(view.result, stdout=b"", stderr=b""), view.input_digest, view.stdout_digest, view.stderr_digest)
+        return _task(view)
 
     async def ListTasks(self, request: pb.ListTasksRequest, context: Context) -> pb.ListTasksResponse:  # noqa: N802
         views = await asyncio.to_thread(self.node.list)
@@ -231,10 +234,10 @@ def task_spans(result: TaskResult) -> list[pb.Span]:
     return spans
 
 
-def _resolve_threadsafe(loop: asyncio.AbstractEventLoop, future: asyncio.Future[None]) -> None:
+def _resolve_threadsafe(loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any], value: Any) -> None:
     def resolve() -> None:
-        if not future.done():
-            future.set_result(None)
+        if not future.done():  # a waiter that timed out has cancelled it
+            future.set_result(value)
 
     _call_soon(loop, resolve)
 
