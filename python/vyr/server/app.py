@@ -184,13 +184,15 @@ async def serve(config: ServerConfig, ready: Callable[[list[str]], None] | None 
     # Responses carry a task's whole stdout and stderr: allow them, whatever requests may be.
     max_send = max(config.max_message_bytes, limits["max_stdout_bytes"] + limits["max_stderr_bytes"] + (1 << 20))
     server = grpc.aio.server(
-        interceptors=[ControlInterceptor(token)],
+        interceptors=[ControlInterceptor(token, config.max_concurrent_rpcs)],
         options=[
             ("grpc.max_receive_message_length", config.max_message_bytes),
             ("grpc.max_send_message_length", max_send),
             ("grpc.so_reuseport", 0),
         ],
-        maximum_concurrent_rpcs=config.max_concurrent_rpcs,
+        # The interceptor enforces --max-concurrent-rpcs with a clear message; grpc's own limit
+        # (whose refusal explains nothing) is only a backstop, with room for health checks.
+        maximum_concurrent_rpcs=2 * config.max_concurrent_rpcs + 64,
     )
     servicer = ControlServicer(node)
     pb_grpc.add_ControlServicer_to_server(servicer, server)

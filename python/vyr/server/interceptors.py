@@ -1,9 +1,14 @@
-"""Server interceptors: authentication and the one error mapping.
+"""Server interceptors: authentication, the limit on calls in flight, and the one error mapping.
 
 Every handler is wrapped so that a `VyrError` becomes its `grpc_status` with its message (and
 hint), and anything else becomes `INTERNAL` with a generic message and an id that is logged with
 the traceback. Over TCP a bearer token, when configured, is checked first; unix-socket peers are
 trusted (the socket is mode 0600 in a private directory). The health service needs no token.
+
+The concurrent-call limit is counted here rather than left to grpc's `maximum_concurrent_rpcs`,
+whose refusal says only "Concurrent RPC limit exceeded!": a refused caller is told the limit,
+the flag that sets it and what to do, and gets `CapacityExceeded` from `vyr.Client`. Health
+checks are not counted, so a daemon at its limit still reports SERVING.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from typing import Any
 import grpc
 import grpc.aio
 
-from vyr.errors import VyrError
+from vyr.errors import CapacityExceeded, VyrError
 
 log = logging.getLogger("vyr.server")
 
@@ -36,11 +41,35 @@ def error_message(error: VyrError) -> str:
     return f"{error}\nhint: {hint}" if hint else str(error)
 
 
-class ControlInterceptor(grpc.aio.ServerInterceptor):
-    """Auth (bearer token for network peers) + error mapping, for every method."""
+class CallLimiter:
+    """Counts calls in flight (handlers run on the one event loop: no lock needed)."""
 
-    def __init__(self, token: str | None = None) -> None:
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
+        self.in_flight = 0
+
+    def enter(self) -> None:
+        """Takes a slot or raises `CapacityExceeded`."""
+        if self.limit is not None and self.in_flight >= self.limit:
+            error = CapacityExceeded(
+                f"too many calls in flight: this daemon serves at most {self.limit} at once"
+                " (--max-concurrent-rpcs; pending WaitTask calls count)"
+            )
+            error.hint = "retry with backoff, or restart the daemon with a larger --max-concurrent-rpcs"
+            raise error
+        self.in_flight += 1
+
+    def leave(self) -> None:
+        """Frees a slot."""
+        self.in_flight -= 1
+
+
+class ControlInterceptor(grpc.aio.ServerInterceptor):
+    """Auth (bearer token for network peers), the call limit and error mapping, for every method."""
+
+    def __init__(self, token: str | None = None, max_concurrent_rpcs: int | None = None) -> None:
         self._token = token
+        self.limiter = CallLimiter(max_concurrent_rpcs)
 
     async def intercept_service(
         self,
@@ -52,11 +81,20 @@ class ControlInterceptor(grpc.aio.ServerInterceptor):
             return handler
         method: str = handler_call_details.method  # type: ignore[attr-defined]
         metadata = dict(handler_call_details.invocation_metadata or ())  # type: ignore[attr-defined]
-        needs_token = self._token is not None and not method.startswith(_OPEN_METHODS)
-        return _wrap(handler, method, metadata.get("authorization") if needs_token else None, needs_token and self._token or None)
+        open_method = method.startswith(_OPEN_METHODS)
+        needs_token = self._token is not None and not open_method
+        return _wrap(
+            handler,
+            method,
+            metadata.get("authorization") if needs_token else None,
+            needs_token and self._token or None,
+            None if open_method else self.limiter,
+        )
 
 
-def _wrap(handler: grpc.RpcMethodHandler, method: str, presented: str | None, token: str | None) -> grpc.RpcMethodHandler:
+def _wrap(
+    handler: grpc.RpcMethodHandler, method: str, presented: str | None, token: str | None, limiter: CallLimiter | None
+) -> grpc.RpcMethodHandler:
     async def guard(context: grpc.aio.ServicerContext) -> None:
         if token is None or (context.peer() or "").startswith("unix:"):
             return
@@ -68,17 +106,33 @@ def _wrap(handler: grpc.RpcMethodHandler, method: str, presented: str | None, to
     async def unary_response(behavior: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
         await guard(context)
         try:
+            if limiter is not None:
+                limiter.enter()
+        except VyrError as error:
+            await _abort(context, method, error)
+        try:
             return await behavior(request, context)
         except Exception as error:  # noqa: BLE001 - the one place errors become statuses
             await _abort(context, method, error)
+        finally:
+            if limiter is not None:
+                limiter.leave()
 
     async def stream_response(behavior: Any, request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
         await guard(context)
+        try:
+            if limiter is not None:
+                limiter.enter()
+        except VyrError as error:
+            await _abort(context, method, error)
         try:
             async for item in behavior(request, context):
                 yield item
         except Exception as error:  # noqa: BLE001
             await _abort(context, method, error)
+        finally:
+            if limiter is not None:
+                limiter.leave()
 
     kinds = (handler.request_streaming, handler.response_streaming)
     if kinds == (False, False):
