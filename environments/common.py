@@ -42,8 +42,8 @@ class Scale:
     devices: int = 200
     batches: int = 8
     batch_size: int = 5_000
-    anomaly_count: int = 1_000_000
-    anomaly_window: int = 512
+    anomaly_count: int = 4_000_000
+    anomaly_window: int = 1024
     seed: int = 7
 
 
@@ -346,9 +346,10 @@ class Receiver:
 
 
 @contextlib.contextmanager
-def otlp_receiver(summary: Path, host: str = "127.0.0.1", wrapper: list[str] = ()) -> Iterator[Receiver]:  # type: ignore[assignment]
+def otlp_receiver(summary: Path, host: str = "127.0.0.1", port: int = 0, wrapper: list[str] = ()) -> Iterator[Receiver]:  # type: ignore[assignment]
     """Starts the receiver (optionally inside `ip netns exec NS`), yields it, always stops it."""
-    command = [*wrapper, sys.executable, str(Path(__file__).with_name("otlp_receiver.py")), "--host", host, "--summary", str(summary)]
+    receiver = str(Path(__file__).with_name("otlp_receiver.py"))
+    command = [*wrapper, sys.executable, receiver, "--host", host, "--port", str(port), "--summary", str(summary)]
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True,
         preexec_fn=die_with_parent,
     )

@@ -121,12 +121,20 @@ def run(work: Path, artifacts: Artifacts, inputs: Inputs) -> list[dict[str, Any]
         notes["offline_probe"] = report["probe"]
         notes["imported_in_namespace"] = len(report["imported"])
 
+        if telemetry_available():
+            # Give the exporter time to fail and spool the last batch (a batch delay plus the
+            # exporter's own retries) before the link comes back.
+            deadline = time.monotonic() + DELIVERY_WAIT_S
+            while time.monotonic() < deadline and _spooled(spool)["spans"] == 0:
+                time.sleep(0.25)
+        notes["spooled_while_offline"] = _spooled(spool)
+
         # The link comes back: the spooled telemetry should now reach the receiver.
         uplink = stack.enter_context(namespace(f"{PREFIX}uplink-{pid}"))
         connect(site, uplink)
         notes["interfaces_online"] = interfaces(site)
         receiver = stack.enter_context(
-            otlp_receiver(work / "otlp-summary.json", host=UPLINK_ADDRESS, wrapper=["ip", "netns", "exec", uplink])
+            otlp_receiver(work / "otlp-summary.json", host=UPLINK_ADDRESS, port=OTLP_PORT, wrapper=["ip", "netns", "exec", uplink])
         )
         if telemetry_available():
             deadline = time.monotonic() + DELIVERY_WAIT_S
@@ -135,10 +143,17 @@ def run(work: Path, artifacts: Artifacts, inputs: Inputs) -> list[dict[str, Any]
         node.stop()  # a clean stop flushes whatever is still queued
         delivered = receiver.read()
         notes["otlp_after_reconnect"] = {key: delivered[key] for key in ("requests", "spans", "metric_points", "services")}
-        notes["spool_files_left"] = sorted(p.name for p in spool.rglob("*") if p.is_file())
+        notes["spooled_after_reconnect"] = _spooled(spool)
         if not telemetry_available():
             # TODO(telemetry): vyr.telemetry (OTLP export + offline spool) is not in this
             # checkout yet; the namespaces, link-up and receiver are in place for it.
             notes["otlp_todo"] = "vyr.telemetry not present: no spool, nothing delivered yet"
     return records(NAME, outcomes, transport=f"unix socket inside netns ({endpoint})", **notes)
 
+
+
+def _spooled(spool: Path) -> dict[str, int]:
+    """Files and spans waiting in the telemetry spool (`<sequence>-<spans>.otlp` files)."""
+    files = [p for p in spool.rglob("*.otlp") if p.is_file()]
+    spans = sum(int(p.stem.rsplit("-", 1)[-1]) for p in files if p.stem.rsplit("-", 1)[-1].isdigit())
+    return {"files": len(files), "spans": spans}

@@ -80,7 +80,15 @@ def render(records: list[dict[str, Any]]) -> str:
     for environment in environments:
         notes = next((r.get("extra", {}) for r in records if r["environment"] == environment), {})
         shown = {k: v for k, v in notes.items() if k not in ("cgroup_peak_bytes", "cgroup_oom_events")}
+        peaks = {r["workload"]: _mib(r["extra"]["cgroup_peak_bytes"]) for r in records
+                 if r["environment"] == environment and r.get("extra", {}).get("cgroup_peak_bytes")}  # fmt: skip
+        if peaks:
+            shown["cgroup peak MiB (RSS + page cache)"] = peaks
         lines.append(f"- **{environment}**: " + "; ".join(f"{k}: {_text(v)}" for k, v in shown.items()))
+    lines += ["", "Artifacts (full digests):", ""]
+    for workload in workloads:
+        digest = next((r["artifact_digest"] for r in records if r["workload"] == workload and r.get("artifact_digest")), "")
+        lines.append(f"- {workload}: `{digest}`")
     lines += [
         "",
         "## How to read this",
@@ -92,7 +100,7 @@ def render(records: list[dict[str, Any]]) -> str:
         "compiling the module and running it in a fresh process; VYR nodes compiled at import.",
         "- *peak RSS*: the high-water mark of the daemon process's resident memory during that "
         "workload (reset before each one through `/proc/PID/clear_refs`); for wasmtime-py, the "
-        "worker process's `ru_maxrss`. *guest memory*: the largest linear memory of the guest.",
+        "worker process's own VmHWM (interpreter, wasmtime and the guest). *guest memory*: the largest linear memory of the guest.",
         "- Timings come from a shared 2-core machine and vary from run to run; the digests do not.",
         "",
     ]

@@ -87,11 +87,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, default=Scale.batches)
     parser.add_argument("--batch-size", type=int, default=Scale.batch_size)
     parser.add_argument("--anomaly-count", type=int, default=Scale.anomaly_count)
+    parser.add_argument("--anomaly-window", type=int, default=Scale.anomaly_window)
     parser.add_argument("--json", type=Path, default=ROOT / "docs" / "data" / "portability.json")
     parser.add_argument("--markdown", type=Path, default=ROOT / "docs" / "portability.md")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory (logs, homes)")
     options = parser.parse_args(argv)
-    scale = Scale(events=options.events, batches=options.batches, batch_size=options.batch_size, anomaly_count=options.anomaly_count)
+    scale = Scale(
+        events=options.events, batches=options.batches, batch_size=options.batch_size,
+        anomaly_count=options.anomaly_count, anomaly_window=options.anomaly_window,
+    )  # fmt: skip
     for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(number, _interrupt)
     work = Path(tempfile.mkdtemp(prefix="vyr-environments-"))

@@ -1,7 +1,7 @@
 """wasmtime-py: the same bundled .wasm files run by the `wasmtime` PyPI package, no VYR at all.
 
-Shows the artifacts are not locked to VYR. Each workload runs in a fresh Python process (so
-its peak RSS is its own): the module bytes come out of the same bundle (their sha256 checked
+Shows the artifacts are not locked to VYR. Each workload runs in a fresh Python process (its
+peak RSS, VmHWM, is its own): the module bytes come out of the same bundle (their sha256 checked
 against the artifact digest; VYR's signature check has no equivalent here), states are plain
 directories preopened at `/state/<name>` as VYR does, and the device table is loaded with the
 same `state-file put` guest. The wall time covers compiling the module and running it.
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -43,9 +42,7 @@ def run(work: Path, artifacts: Any, inputs: Any) -> list[dict[str, Any]]:
             [sys.executable, __file__, "--worker", workload, "--bundle", str(artifacts.bundle), "--inputs", str(data), "--out", str(result)],
             stdin=subprocess.DEVNULL,
         )
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode != 0:
+        if process.wait() != 0:
             raise RuntimeError(f"wasmtime-py worker for {workload} exited with {process.returncode}")
         report = json.loads((work / f"{workload}.out.json").read_text())
         output = result.read_bytes()
@@ -57,7 +54,7 @@ def run(work: Path, artifacts: Any, inputs: Any) -> list[dict[str, Any]]:
                 artifact_digest=report["digest"],
                 output_sha256=hashlib.sha256(output).hexdigest(),
                 wall_s=round(report["wall_s"], 4),
-                peak_rss_bytes=usage.ru_maxrss * 1024,
+                peak_rss_bytes=report["peak_rss_bytes"],
                 guest_peak_memory_bytes=report["guest_memory_bytes"],
                 output_bytes=len(output),
                 detail=report["detail"],
@@ -148,8 +145,23 @@ def worker(workload: str, bundle: Path, data: Path, out: Path) -> None:
         wall = time.perf_counter() - started
     out.write_bytes(output)
     detail = (stderr if workload != "anomaly" else output).decode().strip()[:200]
-    report = {"digest": modules[workload].digest, "wall_s": wall, "guest_memory_bytes": guest.memory_bytes, "detail": detail}
+    report = {
+        "digest": modules[workload].digest,
+        "wall_s": wall,
+        "guest_memory_bytes": guest.memory_bytes,
+        "detail": detail,
+        "peak_rss_bytes": _own_peak_rss(),
+    }
     out.with_name(out.name + ".json").write_text(json.dumps(report))
+
+
+def _own_peak_rss() -> int:
+    """This process's VmHWM. Not `ru_maxrss` from the parent's wait4: Linux carries the forked
+    parent's high-water mark across exec into it, so every worker would report the runner's."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
 
 
 def _ok(result: tuple[int, bytes, bytes], what: str) -> tuple[int, bytes, bytes]:

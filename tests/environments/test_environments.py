@@ -127,6 +127,11 @@ def test_disconnected_site_is_offline_then_reconnected(shared, ran) -> None:  # 
     assert "unreachable" in extra["offline_probe"].lower()
     assert extra["imported_in_namespace"] == len(artifacts.digests)
     assert any(i.startswith("vyrs") and i.endswith("UP") for i in extra["interfaces_online"])
+    if common.telemetry_available() and "otlp_todo" not in extra:
+        # spans were spooled while offline, then delivered over the new link, spool emptied
+        assert extra["spooled_while_offline"]["spans"] > 0
+        assert extra["otlp_after_reconnect"]["spans"] >= extra["spooled_while_offline"]["spans"]
+        assert extra["spooled_after_reconnect"]["files"] == 0
 
 
 @pytest.mark.skipif(disconnected.unavailable_reason() is not None, reason=f"disconnected: {disconnected.unavailable_reason()}")
