@@ -16,7 +16,7 @@ $(PY):
 $(VENV)/.deps: $(PY) pyproject.toml workloads/requirements.txt
 	$(PY) -m pip install --quiet "maturin>=1.7,<2" "click>=8.1" "pytest>=8" "pytest-timeout>=2.3" \
 		"pytest-benchmark>=4" "wasmtime>=30" "grpcio>=1.85.1" "grpcio-health-checking>=1.85.1" \
-		"protobuf>=7.35.1,<8" "grpcio-tools==1.85.1" "cryptography>=42" -r workloads/requirements.txt
+		"protobuf>=7.35.1,<8" "grpcio-tools==1.85.1" "cryptography>=42" "opentelemetry-api>=1.45,<2" "opentelemetry-sdk>=1.45,<2" "opentelemetry-exporter-otlp>=1.45,<2" "opentelemetry-proto>=1.45,<2" -r workloads/requirements.txt
 	touch $@
 
 $(VENV)/.built: $(VENV)/.deps $(RUST_SOURCES)

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
@@ -24,7 +25,13 @@ from vyr.api import convert
 from vyr.api.v0 import control_pb2 as pb
 from vyr.api.v0 import control_pb2_grpc as pb_grpc
 from vyr.errors import InvalidArgument, VyrError
+from vyr.telemetry import propagation, wire
 from vyr.types import Artifact, Resources, State, StateBinding, TaskResult
+
+if TYPE_CHECKING:
+    from vyr.telemetry.hub import Gap
+    from vyr.telemetry.metrics import MetricPoint
+    from vyr.telemetry.records import SpanRecord
 
 CHUNK_BYTES = 1 << 20
 INLINE_INPUT_BYTES = 1 << 20
@@ -171,7 +178,13 @@ class Client:
         )
         if args is not None:
             request.args.values.extend(args)
-        return RemoteTask(self, self._call(self._stub.SubmitTask, request).task_id)
+        # The caller's current span (if it uses OpenTelemetry) becomes the task's parent.
+        metadata = propagation.outgoing_metadata()
+        try:
+            response = self._stub.SubmitTask(request, metadata=metadata)
+        except grpc.RpcError as error:
+            raise _translate(error, self.endpoint) from None
+        return RemoteTask(self, response.task_id)
 
     def _input_ref(self, input_ref: bytes | str) -> pb.InputRef:
         if isinstance(input_ref, str):
@@ -242,6 +255,63 @@ class Client:
     def trust_remove(self, key_id: str) -> None:
         """Stops trusting a key."""
         self._call(self._stub.TrustRemove, pb.TrustRemoveRequest(key_id=key_id))
+
+    # -- observation ------------------------------------------------------------------------
+    def stream_traces(
+        self,
+        task_ids: Iterable[str] = (),
+        artifact_digest: str = "",
+        statuses: Iterable[str] = (),
+        span_names: Iterable[str] = (),
+        *,
+        after: int | None = 0,
+        follow: bool = True,
+        stop: threading.Event | None = None,
+    ) -> Iterator[SpanRecord | Gap]:
+        """Like `Runtime.stream_traces`, from the daemon's trace history and live tail. To
+        resume after a disconnect, pass the last `cursor` seen as `after`."""
+        request = pb.TraceFilter(
+            task_ids=list(task_ids), artifact_digest=artifact_digest, statuses=list(statuses),
+            span_names=list(span_names), history_only=not follow,
+        )
+        if after is not None:
+            request.after_cursor = after
+        return self._stream(self._stub.StreamTraces, request, wire.span_from_proto, stop)
+
+    def stream_metrics(
+        self,
+        names: Iterable[str] = (),
+        *,
+        interval_ms: int = 0,
+        after: int | None = None,
+        follow: bool = True,
+        stop: threading.Event | None = None,
+    ) -> Iterator[MetricPoint | Gap]:
+        """Like `Runtime.stream_metrics`, from the daemon."""
+        request = pb.MetricFilter(names=list(names), interval_ms=interval_ms, history_only=not follow)
+        if after is not None:
+            request.after_cursor = after
+        return self._stream(self._stub.StreamMetrics, request, wire.point_from_proto, stop)
+
+    def _stream(self, method: Any, request: Any, convert_item: Any, stop: threading.Event | None) -> Iterator[Any]:
+        call = method(request)
+        if stop is not None:
+
+            def watch() -> None:
+                while not stop.wait(0.5):
+                    if not call.is_active():
+                        return
+                call.cancel()
+
+            threading.Thread(target=watch, name="vyr-stream-stop", daemon=True).start()
+        try:
+            for message in call:
+                yield convert_item(message)
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.CANCELLED:  # type: ignore[attr-defined]
+                raise _translate(error, self.endpoint) from None
+        finally:
+            call.cancel()
 
     # -- lifecycle --------------------------------------------------------------------------
     def close(self) -> None:

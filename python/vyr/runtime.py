@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vyr import _core
 from vyr.config import default_home
-from vyr.errors import InvalidArgument
+from vyr.errors import InvalidArgument, VyrError
+from vyr.telemetry.config import export_configured
 from vyr.types import Artifact, Resources, State, StateBinding, TaskResult
+
+if TYPE_CHECKING:
+    from vyr.telemetry.hub import Gap
+    from vyr.telemetry.metrics import MetricPoint
+    from vyr.telemetry.observer import TaskObserver
+    from vyr.telemetry.pipeline import Telemetry
+    from vyr.telemetry.records import SpanRecord
 
 
 class Task:
@@ -60,15 +69,30 @@ class Runtime:
     ...     result = node.run("sha256:...", b"input")
     """
 
-    def __init__(self, home: str | os.PathLike[str] | None = None, **limits: Any) -> None:
+    def __init__(
+        self, home: str | os.PathLike[str] | None = None, *, telemetry: Telemetry | bool | None = None, **limits: Any
+    ) -> None:
         self.home = Path(home) if home is not None else default_home()
         self._core = _core.Runtime(str(self.home), **limits)
+        # Telemetry: None follows OTEL_* (off unless an exporter is configured), True also
+        # keeps the stream histories from the start, a `Telemetry` exports through it.
+        self._observer: TaskObserver | None = None
+        if telemetry or (telemetry is None and export_configured()):
+            self.telemetry(telemetry, streams=telemetry is True)
 
     # -- artifacts --------------------------------------------------------------------------
     def put_artifact(self, digest: str, manifest: bytes, signature: bytes, module: bytes) -> Artifact:
         """Verifies (digest, signature by a trusted key, imports), compiles and stores."""
-        stored_digest, manifest_text = self._core.put_artifact(digest, manifest, signature, module)
-        return _artifact(stored_digest, manifest_text)
+        try:
+            stored_digest, manifest_text = self._core.put_artifact(digest, manifest, signature, module)
+        except VyrError as error:
+            if self._observer is not None:
+                self._observer.artifact_refused(error)
+            raise
+        artifact = _artifact(stored_digest, manifest_text)
+        if self._observer is not None:
+            self._observer.artifact_stored(artifact)
+        return artifact
 
     def put_module_file(
         self,
@@ -117,16 +141,25 @@ class Runtime:
             raise InvalidArgument("input_ref must be bytes in the embedded runtime")
         resources = resources or Resources()
         bindings = [_binding(b) for b in state_bindings]
-        handle = self._core.submit_task(
-            artifact_digest,
-            bytes(input_ref),
-            args=args,
-            env=dict(env) if env else None,
-            bindings=[(b.state, b.mode) for b in bindings],
-            memory_bytes=resources.memory_bytes,
-            timeout_ms=resources.timeout_ms,
-            fuel=resources.fuel,
-        )
+        observer = self._observer
+        trace_context = observer.submitting() if observer is not None else None
+        try:
+            handle = self._core.submit_task(
+                artifact_digest,
+                bytes(input_ref),
+                args=args,
+                env=dict(env) if env else None,
+                bindings=[(b.state, b.mode) for b in bindings],
+                memory_bytes=resources.memory_bytes,
+                timeout_ms=resources.timeout_ms,
+                fuel=resources.fuel,
+            )
+        except VyrError as error:
+            if observer is not None:
+                observer.refused(trace_context, error)
+            raise
+        if observer is not None:
+            observer.submitted(trace_context, handle)
         return Task(handle)
 
     def run(self, artifact_digest: str, input_ref: bytes = b"", **options: Any) -> TaskResult:
@@ -180,10 +213,63 @@ class Runtime:
         """The node's effective limits."""
         return dict(self._core.limits())
 
+    # -- observation ------------------------------------------------------------------------
+    def telemetry(self, telemetry: Telemetry | bool | None = None, *, streams: bool = True) -> TaskObserver:
+        """This node's telemetry hook, made on first use (docs/telemetry.md). `streams` keeps
+        the trace and metric histories from now on (what the streams read)."""
+        if self._observer is None:
+            from vyr.telemetry import observe
+
+            self._observer = observe(self.list_artifacts, telemetry, streams)
+        elif streams:
+            self._observer.enable_streams()
+        return self._observer
+
+    def stream_traces(
+        self,
+        task_ids: Iterable[str] = (),
+        artifact_digest: str = "",
+        statuses: Iterable[str] = (),
+        span_names: Iterable[str] = (),
+        *,
+        after: int | None = 0,
+        follow: bool = True,
+        stop: threading.Event | None = None,
+    ) -> Iterator[SpanRecord | Gap]:
+        """Spans of ended tasks: those the history holds after cursor `after` (None: none),
+        then, with `follow`, live ones until `stop` is set. A `Gap` marks spans this reader
+        lost. The history starts when the node's telemetry does (the first stream, at latest).
+        """
+        from vyr.telemetry.streams import TraceFilter, iterate
+
+        wanted = TraceFilter.of(task_ids, artifact_digest, statuses, span_names)
+        return iterate(self.telemetry().traces, wanted.accepts, wanted.spans, after, follow, stop)
+
+    def stream_metrics(
+        self,
+        names: Iterable[str] = (),
+        *,
+        interval_ms: int = 0,
+        after: int | None = None,
+        follow: bool = True,
+        stop: threading.Event | None = None,
+    ) -> Iterator[MetricPoint | Gap]:
+        """The metric values now, then (with `follow`) a snapshot per interval until `stop`
+        is set; `after` first replays the snapshots the history holds after that cursor."""
+        from vyr.telemetry.streams import MetricFilter, current_snapshot, iterate, spaced
+
+        observer = self.telemetry()
+        wanted = MetricFilter(frozenset(names), interval_ms)
+        yield from current_snapshot(observer, wanted) if after is None else ()
+        yield from iterate(observer.snapshots, spaced(interval_ms), wanted.points, after, follow, stop)
+
     # -- lifecycle --------------------------------------------------------------------------
     def close(self, grace: float = 0.0) -> None:
         """Stops accepting tasks, lets running ones finish for `grace` s, cancels the rest."""
         self._core.shutdown(grace)
+        if self._observer is not None:
+            self._observer.flush()
+            self._observer.close()
 
     def __enter__(self) -> Runtime:
         return self

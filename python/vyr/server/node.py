@@ -47,7 +47,8 @@ class Node:
     """A runtime rooted at `home`, with its journal and blob store."""
 
     def __init__(self, home: str | Path | None = None, **limits: Any) -> None:
-        self.runtime = Runtime(home, **limits)
+        # Streams are always on in the daemon (their history starts with it); export per OTEL_*.
+        self.runtime = Runtime(home, telemetry=True, **limits)
         self.home = self.runtime.home
         # Tasks accepted whose outcome is not committed yet -> callbacks for when it is.
         self._unrecorded: dict[str, list[RecordedCallback]] = {}

@@ -8,8 +8,6 @@ thread sits blocked per waiter and no waiter hears of an end a crash could still
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Any
@@ -19,10 +17,10 @@ import grpc.aio
 from vyr.api import convert
 from vyr.api.v0 import control_pb2 as pb
 from vyr.api.v0 import control_pb2_grpc as pb_grpc
-from vyr.blobs import digest_of
 from vyr.errors import ArtifactTooLarge, InvalidArgument, ShuttingDown, WaitTimeout
+from vyr.server import observe
 from vyr.server.node import Node, TaskView
-from vyr.types import TaskResult
+from vyr.telemetry import propagation
 
 Context = grpc.aio.ServicerContext
 
@@ -89,17 +87,22 @@ class ControlServicer(pb_grpc.ControlServicer):
         source = request.input_ref.WhichOneof("source")
         input_bytes = request.input_ref.inline if source != "digest" else None
         input_digest = request.input_ref.digest if source == "digest" else None
-        task_id, existing = await asyncio.to_thread(
-            self.node.submit,
-            request.artifact_digest,
-            input_bytes,
-            input_digest,
-            [convert.binding_from_proto(b) for b in request.state_bindings],
-            convert.resources_from_proto(request.resources),
-            list(request.args.values) if request.HasField("args") else None,
-            dict(request.env) or None,
-            request.idempotency_key,
-        )
+        # The caller's `traceparent` becomes the task's parent span (to_thread copies the context).
+        token = propagation.attach_incoming(context.invocation_metadata())
+        try:
+            task_id, existing = await asyncio.to_thread(
+                self.node.submit,
+                request.artifact_digest,
+                input_bytes,
+                input_digest,
+                [convert.binding_from_proto(b) for b in request.state_bindings],
+                convert.resources_from_proto(request.resources),
+                list(request.args.values) if request.HasField("args") else None,
+                dict(request.env) or None,
+                request.idempotency_key,
+            )
+        finally:
+            propagation.detach(token)
         return pb.SubmitTaskResponse(task_id=task_id, existing=existing)
 
     async def CancelTask(self, request: pb.CancelTaskRequest, context: Context) -> pb.CancelTaskResponse:  # noqa: N802
@@ -155,51 +158,16 @@ class ControlServicer(pb_grpc.ControlServicer):
         await asyncio.to_thread(self.node.runtime.trust_remove, request.key_id)
         return pb.TrustRemoveResponse()
 
-    # -- observation (minimal: the observation issue owns the real spans and metrics) -------
+    # -- observation (server/observe.py) -------------------------------------------------------
     async def StreamTraces(self, request: pb.TraceFilter, context: Context) -> AsyncIterator[pb.Span]:  # noqa: N802
-        """Streams spans of tasks as they end (after replaying ended ones if asked), until the
-        client goes away or the daemon stops."""
-        wanted = set(request.task_ids)
-
-        def matches(result: TaskResult) -> bool:
-            return (not wanted or result.id in wanted) and (
-                not request.artifact_digest or result.artifact == request.artifact_digest
-            )
-
-        loop = asyncio.get_running_loop()
-        ended: asyncio.Queue[TaskResult] = asyncio.Queue(maxsize=10_000)
-        unsubscribe = self.node.subscribe(lambda result: _put_threadsafe(loop, ended, result))
-        try:
-            if request.include_finished:
-                for view in await asyncio.to_thread(self.node.list):
-                    if view.result.done and matches(view.result):
-                        for span in task_spans(view.result):
-                            yield span
-            while True:
-                result = await ended.get()
-                if matches(result):
-                    for span in task_spans(result):
-                        yield span
-        finally:
-            unsubscribe()
+        """Spans of ended tasks: the replay asked for, then the live tail until the client leaves."""
+        async for span in observe.stream_traces(self.node.runtime, request):
+            yield span
 
     async def StreamMetrics(self, request: pb.MetricFilter, context: Context) -> AsyncIterator[pb.MetricPoint]:  # noqa: N802
-        """Every interval: tasks accepted, ended and active, and live states."""
-        interval = (request.interval_ms or 1000) / 1000
-        wanted = set(request.names)
-        while True:
-            now = time.time_ns()
-            states = await asyncio.to_thread(self.node.runtime.list_states)
-            points = {
-                "vyr.tasks.accepted": self.node.accepted,
-                "vyr.tasks.ended": self.node.ended,
-                "vyr.tasks.active": self.node.accepted - self.node.ended,
-                "vyr.states.live": len(states),
-            }
-            for name, value in points.items():
-                if not wanted or name in wanted:
-                    yield pb.MetricPoint(name=name, value=float(value), unix_nanos=now)
-            await asyncio.sleep(interval)
+        """The node's metric values now, then one snapshot per interval."""
+        async for point in observe.stream_metrics(self.node.runtime, request):
+            yield point
 
     def _check_accepting(self) -> None:
         if not self.accepting:
@@ -216,38 +184,12 @@ def _task(view: TaskView) -> pb.Task:
     )
 
 
-def task_spans(result: TaskResult) -> list[pb.Span]:
-    """A `vyr.task` span with `vyr.task.queued` and `vyr.task.run` children, from the phases."""
-    seed = hashlib.sha256(result.id.encode()).hexdigest()
-    trace_id, root_id = seed[:32], seed[32:48]
-    phases = result.phases
-    queued, started, ended = phases.get("queued", 0), phases.get("started", 0), phases.get("ended", 0)
-    attributes = {"vyr.task.id": result.id, "vyr.artifact": result.artifact, "vyr.task.status": result.status}
-    if result.exit_code is not None:
-        attributes["vyr.task.exit_code"] = str(result.exit_code)
-    spans = [pb.Span(trace_id=trace_id, span_id=root_id, name="vyr.task", start_unix_nanos=queued, end_unix_nanos=ended, attributes=attributes)]
-    children = [("vyr.task.queued", queued, started or ended), ("vyr.task.run", started, ended)]
-    for index, (name, start, end) in enumerate(children):
-        if start and end:
-            span_id = digest_of(f"{result.id}/{index}".encode())[7:23]
-            spans.append(pb.Span(trace_id=trace_id, span_id=span_id, parent_span_id=root_id, name=name, start_unix_nanos=start, end_unix_nanos=end))
-    return spans
-
-
 def _resolve_threadsafe(loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any], value: Any) -> None:
     def resolve() -> None:
         if not future.done():  # a waiter that timed out has cancelled it
             future.set_result(value)
 
     _call_soon(loop, resolve)
-
-
-def _put_threadsafe(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[Any], item: Any) -> None:
-    def put() -> None:
-        if not queue.full():  # a slow reader loses spans rather than growing without bound
-            queue.put_nowait(item)
-
-    _call_soon(loop, put)
 
 
 def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:

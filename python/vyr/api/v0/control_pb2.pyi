@@ -311,17 +311,35 @@ class TrustRemoveResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class TraceFilter(_message.Message):
-    __slots__ = ("task_ids", "artifact_digest", "include_finished")
+    __slots__ = ("task_ids", "artifact_digest", "include_finished", "statuses", "span_names", "after_cursor", "history_only")
     TASK_IDS_FIELD_NUMBER: _ClassVar[int]
     ARTIFACT_DIGEST_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_FINISHED_FIELD_NUMBER: _ClassVar[int]
+    STATUSES_FIELD_NUMBER: _ClassVar[int]
+    SPAN_NAMES_FIELD_NUMBER: _ClassVar[int]
+    AFTER_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_ONLY_FIELD_NUMBER: _ClassVar[int]
     task_ids: _containers.RepeatedScalarFieldContainer[str]
     artifact_digest: str
     include_finished: bool
-    def __init__(self, task_ids: _Optional[_Iterable[str]] = ..., artifact_digest: _Optional[str] = ..., include_finished: _Optional[bool] = ...) -> None: ...
+    statuses: _containers.RepeatedScalarFieldContainer[str]
+    span_names: _containers.RepeatedScalarFieldContainer[str]
+    after_cursor: int
+    history_only: bool
+    def __init__(self, task_ids: _Optional[_Iterable[str]] = ..., artifact_digest: _Optional[str] = ..., include_finished: _Optional[bool] = ..., statuses: _Optional[_Iterable[str]] = ..., span_names: _Optional[_Iterable[str]] = ..., after_cursor: _Optional[int] = ..., history_only: _Optional[bool] = ...) -> None: ...
+
+class Gap(_message.Message):
+    __slots__ = ("missed", "reason", "cursor")
+    MISSED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    missed: int
+    reason: str
+    cursor: int
+    def __init__(self, missed: _Optional[int] = ..., reason: _Optional[str] = ..., cursor: _Optional[int] = ...) -> None: ...
 
 class Span(_message.Message):
-    __slots__ = ("trace_id", "span_id", "parent_span_id", "name", "start_unix_nanos", "end_unix_nanos", "attributes")
+    __slots__ = ("trace_id", "span_id", "parent_span_id", "name", "start_unix_nanos", "end_unix_nanos", "attributes", "kind", "status", "status_message", "task_id", "cursor", "attributes_json", "gap")
     class AttributesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -336,6 +354,13 @@ class Span(_message.Message):
     START_UNIX_NANOS_FIELD_NUMBER: _ClassVar[int]
     END_UNIX_NANOS_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_JSON_FIELD_NUMBER: _ClassVar[int]
+    GAP_FIELD_NUMBER: _ClassVar[int]
     trace_id: str
     span_id: str
     parent_span_id: str
@@ -343,18 +368,29 @@ class Span(_message.Message):
     start_unix_nanos: int
     end_unix_nanos: int
     attributes: _containers.ScalarMap[str, str]
-    def __init__(self, trace_id: _Optional[str] = ..., span_id: _Optional[str] = ..., parent_span_id: _Optional[str] = ..., name: _Optional[str] = ..., start_unix_nanos: _Optional[int] = ..., end_unix_nanos: _Optional[int] = ..., attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    kind: str
+    status: str
+    status_message: str
+    task_id: str
+    cursor: int
+    attributes_json: str
+    gap: Gap
+    def __init__(self, trace_id: _Optional[str] = ..., span_id: _Optional[str] = ..., parent_span_id: _Optional[str] = ..., name: _Optional[str] = ..., start_unix_nanos: _Optional[int] = ..., end_unix_nanos: _Optional[int] = ..., attributes: _Optional[_Mapping[str, str]] = ..., kind: _Optional[str] = ..., status: _Optional[str] = ..., status_message: _Optional[str] = ..., task_id: _Optional[str] = ..., cursor: _Optional[int] = ..., attributes_json: _Optional[str] = ..., gap: _Optional[_Union[Gap, _Mapping]] = ...) -> None: ...
 
 class MetricFilter(_message.Message):
-    __slots__ = ("names", "interval_ms")
+    __slots__ = ("names", "interval_ms", "after_cursor", "history_only")
     NAMES_FIELD_NUMBER: _ClassVar[int]
     INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
+    AFTER_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_ONLY_FIELD_NUMBER: _ClassVar[int]
     names: _containers.RepeatedScalarFieldContainer[str]
     interval_ms: int
-    def __init__(self, names: _Optional[_Iterable[str]] = ..., interval_ms: _Optional[int] = ...) -> None: ...
+    after_cursor: int
+    history_only: bool
+    def __init__(self, names: _Optional[_Iterable[str]] = ..., interval_ms: _Optional[int] = ..., after_cursor: _Optional[int] = ..., history_only: _Optional[bool] = ...) -> None: ...
 
 class MetricPoint(_message.Message):
-    __slots__ = ("name", "value", "unix_nanos", "attributes")
+    __slots__ = ("name", "value", "unix_nanos", "attributes", "kind", "count", "sum", "min", "max", "cursor", "gap")
     class AttributesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -366,8 +402,22 @@ class MetricPoint(_message.Message):
     VALUE_FIELD_NUMBER: _ClassVar[int]
     UNIX_NANOS_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    SUM_FIELD_NUMBER: _ClassVar[int]
+    MIN_FIELD_NUMBER: _ClassVar[int]
+    MAX_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    GAP_FIELD_NUMBER: _ClassVar[int]
     name: str
     value: float
     unix_nanos: int
     attributes: _containers.ScalarMap[str, str]
-    def __init__(self, name: _Optional[str] = ..., value: _Optional[float] = ..., unix_nanos: _Optional[int] = ..., attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    kind: str
+    count: int
+    sum: float
+    min: float
+    max: float
+    cursor: int
+    gap: Gap
+    def __init__(self, name: _Optional[str] = ..., value: _Optional[float] = ..., unix_nanos: _Optional[int] = ..., attributes: _Optional[_Mapping[str, str]] = ..., kind: _Optional[str] = ..., count: _Optional[int] = ..., sum: _Optional[float] = ..., min: _Optional[float] = ..., max: _Optional[float] = ..., cursor: _Optional[int] = ..., gap: _Optional[_Union[Gap, _Mapping]] = ...) -> None: ...

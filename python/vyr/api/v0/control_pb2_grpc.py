@@ -157,14 +157,15 @@ class ControlServicer:
         raise NotImplementedError('Method not implemented!')
 
     def StreamTraces(self, request, context):
-        """Trace spans of tasks as they end (specified in the observation issue).
+        """Spans of tasks as they end: optional replay of the history after a cursor, then the live
+        tail; Gap markers where this subscriber lost spans.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def StreamMetrics(self, request, context):
-        """Runtime metric points (specified in the observation issue).
+        """The node's metric values now, then one snapshot per interval.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

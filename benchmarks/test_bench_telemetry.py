@@ -1,0 +1,123 @@
+"""Warm-task throughput with telemetry off, traces sampled at 1 %, and every task traced and
+exported over OTLP/gRPC to a local receiver (the test suite's), all in the same run; plus a
+paced run at 2,000 traced tasks/s that must drop nothing."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "telemetry"))
+from receiver import GrpcReceiver  # noqa: E402
+
+TASKS = 2000
+ROUNDS = 5
+PACED_RATE = 2000  # traced tasks per second
+PACED_SECONDS = 1.0
+
+
+@pytest.fixture
+def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[GrpcReceiver]:
+    """A local OTLP/gRPC receiver, and OTEL_* pointing at it (traces only)."""
+    started = GrpcReceiver().start()
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", started.endpoint)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+    monkeypatch.setenv("OTEL_METRICS_EXPORTER", "none")
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "100")
+    monkeypatch.setenv("OTEL_BSP_MAX_QUEUE_SIZE", str(TASKS * 5 * 2))
+    yield started
+    started.stop()
+
+
+def _throughput(benchmark: Any, node: Any, digest: str, key: str, label: str, telemetry: Any = None) -> None:
+    def batch() -> list[Any]:
+        tasks = [node.submit_task(digest, b"hi") for _ in range(TASKS)]
+        return [task.wait() for task in tasks]
+
+    benchmark.group = "telemetry-throughput"
+    results = benchmark.pedantic(batch, rounds=ROUNDS, warmup_rounds=1, iterations=1)
+    assert all(r.status == "succeeded" for r in results)
+    extra: dict[str, Any] = {}
+    if telemetry is not None:
+        node.telemetry().flush(30)
+        extra = {"spans_exported": telemetry.processor.exported, "spans_dropped": telemetry.processor.dropped_total()}
+    benchmark.extra_info.update(
+        key=key, label=label, tasks=TASKS, tasks_per_s=TASKS / benchmark.stats.stats.median, versus="telemetry_off", **extra
+    )
+
+
+def test_throughput_telemetry_off(benchmark: Any, node: Any, digests: dict[str, str]) -> None:
+    """No exporter configured: no hook on the hot path."""
+    _throughput(benchmark, node, digests["hello"], "telemetry_off", f"telemetry off: {TASKS} tasks")
+    benchmark.extra_info["baseline"] = True
+
+
+def test_throughput_sampled_1_percent(benchmark: Any, node: Any, digests: dict[str, str], receiver: GrpcReceiver) -> None:
+    """Traces exported, 1 % sampled: the other 99 % cost only the sampler decision."""
+    from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
+
+    from vyr.telemetry.pipeline import Telemetry
+
+    telemetry = Telemetry(sampler=TraceIdRatioBased(0.01))
+    try:
+        node.telemetry(telemetry, streams=False)
+        _throughput(benchmark, node, digests["hello"], "telemetry_sampled_1pct", "traces sampled at 1 %", telemetry)
+    finally:
+        telemetry.shutdown()
+
+
+def test_throughput_fully_sampled_exported(benchmark: Any, node: Any, digests: dict[str, str], receiver: GrpcReceiver) -> None:
+    """Every task traced (5 spans) and exported to the local receiver."""
+    from opentelemetry.sdk.trace.sampling import ALWAYS_ON
+
+    from vyr.telemetry.pipeline import Telemetry
+
+    telemetry = Telemetry(sampler=ALWAYS_ON)
+    try:
+        node.telemetry(telemetry, streams=False)
+        _throughput(benchmark, node, digests["hello"], "telemetry_full", "every task traced and exported", telemetry)
+    finally:
+        telemetry.shutdown()
+
+
+def test_paced_traced_tasks_nothing_dropped(benchmark: Any, node: Any, digests: dict[str, str], receiver: GrpcReceiver) -> None:
+    """PACED_RATE traced tasks/s for PACED_SECONDS: all of them exported, none dropped."""
+    from opentelemetry.sdk.trace.sampling import ALWAYS_ON
+
+    from vyr.telemetry.pipeline import Telemetry
+
+    digest = digests["hello"]
+    telemetry = Telemetry(sampler=ALWAYS_ON)
+    count = int(PACED_RATE * PACED_SECONDS)
+    try:
+        node.telemetry(telemetry, streams=False)
+
+        def paced() -> float:
+            start = time.perf_counter()
+            tasks = []
+            for index in range(count):
+                delay = start + index / PACED_RATE - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+                tasks.append(node.submit_task(digest, b"hi"))
+            for task in tasks:
+                task.wait()
+            node.telemetry().flush(30)
+            return time.perf_counter() - start
+
+        benchmark.group = "telemetry-paced"
+        benchmark.pedantic(paced, rounds=1, iterations=1)
+        exported, dropped = telemetry.processor.exported, telemetry.processor.dropped_total()
+        received = len(receiver.received.spans)
+        benchmark.extra_info.update(
+            key="telemetry_paced", label=f"{PACED_RATE} traced tasks/s for {PACED_SECONDS} s",
+            spans_expected=count * 5, spans_exported=exported, spans_dropped=dropped, spans_received=received,
+        )
+        assert dropped == 0 and exported == received == count * 5
+    finally:
+        telemetry.shutdown()

@@ -1,0 +1,33 @@
+"""Observation: task spans from the core's phase clock, metrics, OTLP export and the streams.
+
+    config.py    settings from OTEL_* / VYR_* (light: imported by `vyr.Runtime`)
+    records.py   a task's spans as plain records          hub.py      history + subscribers
+    metrics.py   aggregates (+ OpenTelemetry instruments)   streams.py  filters, iteration
+    pipeline.py  `Telemetry`: SDK wiring                   export.py   counting batch export
+    spool.py     on-disk spool for outages                 tracing.py  records -> OTel API
+    observer.py  the Runtime's hook and the telemetry thread
+    propagation.py  W3C traceparent from gRPC metadata
+
+Importing this package is cheap; OpenTelemetry loads only when telemetry is switched on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vyr.telemetry.observer import TaskObserver
+    from vyr.telemetry.pipeline import Telemetry
+    from vyr.types import Artifact
+
+
+def observe(list_artifacts: Callable[[], list[Artifact]], telemetry: Telemetry | bool | None, streams: bool) -> TaskObserver:
+    """A `TaskObserver` exporting through `telemetry` (a `Telemetry`, or the process-wide one
+    from the environment when export is configured there)."""
+    from vyr.telemetry.config import export_configured
+    from vyr.telemetry.observer import TaskObserver
+    from vyr.telemetry.pipeline import Telemetry
+
+    exporter: Any = telemetry if isinstance(telemetry, Telemetry) else (Telemetry.default() if export_configured() else None)
+    return TaskObserver(list_artifacts, exporter, streams=streams)

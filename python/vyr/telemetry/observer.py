@@ -1,0 +1,220 @@
+"""`TaskObserver`: the hook `vyr.Runtime` calls around each submit, and the telemetry thread.
+
+Per task, at submit: the sampler decides first. A task that is neither sampled nor needed by
+metrics or streams costs that decision and nothing else (no end callback, no spans). Otherwise
+the end callback (on a Rust worker) only timestamps and queues the handle; the telemetry thread
+builds the span records, exports sampled ones, updates the metrics and feeds the histories.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+
+from vyr.telemetry.config import Settings
+from vyr.telemetry.hub import Hub
+from vyr.telemetry.metrics import MetricPoint, MetricsRecorder
+from vyr.telemetry.pipeline import Telemetry
+from vyr.telemetry.records import ROOT, TaskTrace, TraceContext, build_task_spans
+from vyr.types import Artifact, TaskResult
+
+log = logging.getLogger("vyr.telemetry")
+VERIFICATION_ERRORS = frozenset({"InvalidSignature", "UntrustedSigner", "DigestMismatch", "InvalidManifest", "InvalidModule"})
+
+
+class TaskObserver:
+    """Telemetry for one node. `list_artifacts` resolves signer key ids (cached per digest)."""
+
+    def __init__(
+        self,
+        list_artifacts: Callable[[], list[Artifact]],
+        telemetry: Telemetry | None,
+        settings: Settings | None = None,
+        streams: bool = False,
+    ) -> None:
+        self.settings = settings or (telemetry.settings if telemetry else Settings.from_env())
+        self.telemetry = telemetry
+        self._tracer = telemetry.tracer if telemetry else None
+        self._sampler = telemetry.sampler if telemetry else None
+        self._list_artifacts = list_artifacts
+        self._signers: dict[str, str] = {}
+        self._in_flight: dict[str, Any] = {}
+        self._ended: queue.SimpleQueue[tuple[Any, TraceContext] | None] = queue.SimpleQueue()
+        self.lost = 0  # ended tasks dropped because the telemetry thread fell too far behind
+        self.metrics = MetricsRecorder(self._queued_running, self._extra_counters)
+        if telemetry is not None and telemetry.meter is not None:
+            self.metrics.bind_meter(telemetry.meter)
+        self.traces: Hub[TaskTrace] = Hub(self.settings.trace_history, self.settings.subscriber_queue)
+        self.snapshots: Hub[list[MetricPoint]] = Hub(self.settings.metric_history, self.settings.subscriber_queue)
+        # Every task is observed when metrics are exported or streams are on; else only sampled ones.
+        self.record_all = streams or bool(telemetry and telemetry.meter is not None)
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="vyr-telemetry", daemon=True)
+        self._thread.start()
+
+    # -- the Runtime's hook ----------------------------------------------------------------------
+    def submitting(self) -> TraceContext | None:
+        """Before the core's submit: the trace decision. None: this task is not observed."""
+        if self._tracer is None and not self.record_all:
+            return None
+        context = TraceContext(time.time_ns())
+        parent = otel_context.get_current()
+        caller = trace.get_current_span(parent).get_span_context()
+        if caller.is_valid:
+            context.trace_id, context.parent_span_id = format(caller.trace_id, "032x"), format(caller.span_id, "016x")
+            context.parent = parent
+            trace_id = caller.trace_id
+        else:
+            trace_id = random.getrandbits(128) or 1
+            context.trace_id = format(trace_id, "032x")
+        if self._sampler is not None:
+            decision = self._sampler.should_sample(parent, trace_id, ROOT, SpanKind.SERVER).decision
+            context.sampled = decision.is_sampled()
+        if not context.sampled and not self.record_all:
+            return None
+        return context
+
+    def submitted(self, context: TraceContext | None, handle: Any) -> None:
+        """After the core accepted the task: count it and ask for its end."""
+        if context is None:
+            return
+        if self.record_all:
+            self.metrics.add("vyr.tasks.submitted")
+            self._in_flight[handle.id] = handle
+        pending, limit = self._ended, self.settings.pending_tasks
+
+        def ended() -> None:  # on a Rust worker thread, holding the GIL: keep it tiny
+            context.delivered_ns = time.time_ns()
+            if pending.qsize() < limit:
+                pending.put((handle, context))
+            else:
+                self.lost += 1
+
+        handle.on_end(ended)
+
+    def refused(self, context: TraceContext | None, error: BaseException) -> None:
+        """The core refused the submit at once."""
+        if context is not None and self.record_all:
+            self.metrics.add("vyr.tasks.refused", 1, (("error.type", type(error).__name__),))
+
+    def artifact_stored(self, artifact: Artifact) -> None:
+        """Remembers the signer of a stored artifact."""
+        self._signers[artifact.digest] = artifact.signer
+
+    def artifact_refused(self, error: BaseException) -> None:
+        """Counts a verification failure of a put."""
+        if type(error).__name__ in VERIFICATION_ERRORS:
+            self.metrics.add("vyr.artifact.verification_failures", 1, (("error.type", type(error).__name__), ("vyr.stage", "put")))
+
+    def enable_streams(self) -> None:
+        """From now on every task feeds the histories (the first stream asks for this)."""
+        self.record_all = True
+
+    # -- the telemetry thread --------------------------------------------------------------------
+    def _run(self) -> None:
+        interval = self.settings.snapshot_ms / 1000
+        next_snapshot = time.monotonic() + interval
+        while True:
+            timeout = max(0.0, next_snapshot - time.monotonic())
+            batch: list[tuple[Any, TraceContext] | None] = []
+            try:
+                batch.append(self._ended.get(timeout=timeout))
+                while len(batch) < 512:
+                    batch.append(self._ended.get_nowait())
+            except queue.Empty:
+                pass
+            for item in batch:
+                if item is None:
+                    return
+                if isinstance(item[0], _Marker):
+                    item[0].done.set()
+                    continue
+                try:
+                    self._process(*item)
+                except Exception:  # telemetry must never take the node down
+                    log.exception("telemetry: could not process an ended task")
+            if time.monotonic() >= next_snapshot:
+                next_snapshot = time.monotonic() + interval
+                if self.record_all:
+                    self.publish_snapshot()
+
+    def _process(self, handle: Any, context: TraceContext) -> None:
+        result = TaskResult.from_core(handle.snapshot())
+        self._in_flight.pop(result.id, None)
+        spans = build_task_spans(result, context, self.signer(result.artifact))
+        if context.sampled and self._tracer is not None and self.telemetry is not None:
+            from vyr.telemetry.tracing import emit
+
+            emit(self._tracer, self.telemetry.ids, spans, context)
+        if self.record_all:
+            self.metrics.task_ended(result)
+            self.traces.publish(TaskTrace(result.id, result.artifact, result.status, spans), _stamp_spans)
+
+    def publish_snapshot(self) -> None:
+        """Adds the current metric values to the metric history."""
+        self.snapshots.publish(self.metrics.snapshot(), _stamp_points)
+
+    def signer(self, digest: str) -> str:
+        """The signer key id of a stored artifact ("" when unknown)."""
+        signer = self._signers.get(digest)
+        if signer is None:
+            try:
+                self._signers.update((a.digest, a.signer) for a in self._list_artifacts())
+            except Exception:
+                log.debug("telemetry: cannot list artifacts", exc_info=True)
+            signer = self._signers.setdefault(digest, "")
+        return signer
+
+    def _queued_running(self) -> tuple[int, int]:
+        statuses = [handle.status for handle in list(self._in_flight.values())]
+        return statuses.count("queued"), statuses.count("running")
+
+    def _extra_counters(self) -> list[tuple[str, tuple[tuple[str, str], ...], float]]:
+        rows = self.telemetry.span_counters() if self.telemetry is not None else []
+        return [*rows, ("vyr.telemetry.stream.dropped", (), self.traces.subscriber_drops + self.snapshots.subscriber_drops)]
+
+    def flush(self, timeout_s: float = 10.0) -> None:
+        """Waits until every task that ended so far was processed, then flushes the exporters."""
+        done = threading.Event()
+        self._ended.put((_Marker(done), TraceContext(0)))
+        done.wait(timeout_s)
+        if self.telemetry is not None:
+            self.telemetry.flush(timeout_s)
+
+    def close(self) -> None:
+        """Processes what is pending and stops the thread (the exporters stay with `Telemetry`)."""
+        if not self._stopping:
+            self._stopping = True
+            self._ended.put(None)
+            self._thread.join(10)
+
+
+class _Marker:
+    """A queue entry that only signals: everything before it was processed."""
+
+    def __init__(self, done: threading.Event) -> None:
+        self.done = done
+
+
+def _stamp_spans(cursor: int, item: TaskTrace) -> None:
+    for span in item.spans:
+        span.cursor = cursor
+
+
+def _stamp_points(cursor: int, item: list[MetricPoint]) -> None:
+    item[:] = [_with_cursor(point, cursor) for point in item]
+
+
+def _with_cursor(point: MetricPoint, cursor: int) -> MetricPoint:
+    from dataclasses import replace
+
+    return replace(point, cursor=cursor)
