@@ -30,7 +30,7 @@ def test_hello_round_trip(node, put_guest) -> None:  # type: ignore[no-untyped-d
     assert result.stderr == b"hello: 3 bytes\n"
     assert result.exit_code == 0
     phases = result.phases
-    assert 0 < phases["queued"] <= phases["artifact_ready"] <= phases["instantiated"]
+    assert 0 < phases["queued"] <= phases["artifact_ready"] <= phases["scheduled"] <= phases["instantiated"]
     assert phases["instantiated"] <= phases["started"] <= phases["ended"]
     assert result.usage["peak_memory_bytes"] > 0
 

@@ -31,7 +31,7 @@ COUNTERS = {
 }
 HISTOGRAMS = {
     "vyr.task.duration": ("s", "Queued to ended."),
-    "vyr.task.queue_wait": ("s", "Artifact ready to instantiated: waiting for a run slot and state turn."),
+    "vyr.task.queue_wait": ("s", "Artifact ready to scheduled: waiting for a run slot and state turn."),
     "vyr.task.start_latency": ("s", "Queued to the guest's _start, by vyr.task.cold."),
     "vyr.task.peak_memory": ("By", "Peak linear memory per task."),
     "vyr.task.fuel_used": ("{instruction}", "Fuel consumed per task."),
@@ -122,7 +122,7 @@ class MetricsRecorder:
         queued, ended = phases.get("queued", 0), phases.get("ended", 0)
         for name, value, attributes in (
             ("vyr.task.duration", _seconds(queued, ended), ()),
-            ("vyr.task.queue_wait", _seconds(phases.get("artifact_ready", 0), phases.get("instantiated", 0)), ()),
+            ("vyr.task.queue_wait", _seconds(phases.get("artifact_ready", 0), phases.get("scheduled", 0)), ()),
             ("vyr.task.start_latency", _seconds(queued, phases.get("started", 0)), (("vyr.task.cold", str(bool(usage.get("cold"))).lower()),)),
         ):
             if value is not None:

@@ -5,7 +5,8 @@ The same records feed the streams (`stream_traces`) and, for sampled tasks, the 
 
     vyr.submit (server)        submit call .. result delivered
       vyr.artifact.load        queued .. artifact ready (verify + compile, or the cached module)
-      vyr.instantiate          artifact ready .. instantiated (includes waiting for a run slot)
+      vyr.instantiate          scheduled (run slot and state turn granted) .. instantiated;
+                               the wait before it is the attribute vyr.task.queue_wait_ns
       vyr.execute              started .. ended (the guest runs)
       vyr.complete             ended .. the end was delivered to Python
 """
@@ -159,7 +160,9 @@ def build_task_spans(result: TaskResult, context: TraceContext, signer: str = ""
     }
     child("vyr.artifact.load", queued, ready or ended, load, error=not ready and failed)
     if ready:
-        child("vyr.instantiate", ready, instantiated or ended, {}, error=not instantiated and failed)
+        scheduled = phases.get("scheduled") or ready
+        waited: dict[str, AttributeValue] = {"vyr.task.queue_wait_ns": max(0, scheduled - ready)}
+        child("vyr.instantiate", scheduled, instantiated or ended, waited, error=not instantiated and failed)
     if started:
         execute: dict[str, AttributeValue] = {
             "vyr.usage.peak_memory_bytes": int(result.usage.get("peak_memory_bytes") or 0),

@@ -443,6 +443,7 @@ async fn run_phases(shared: &Arc<Shared>, task: &Arc<TaskRecord>, job: Job) {
             return;
         }
         state.status = TaskStatus::Running;
+        state.phases.scheduled = now_unix_nanos();
         now_tickets
     };
     let mut preopens = Vec::with_capacity(tickets.len());

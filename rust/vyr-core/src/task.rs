@@ -51,6 +51,8 @@ impl TaskStatus {
 pub struct Phases {
     pub queued: u64,
     pub artifact_ready: u64,
+    /// Got a run slot and its turn on every bound state.
+    pub scheduled: u64,
     pub instantiated: u64,
     pub started: u64,
     pub ended: u64,

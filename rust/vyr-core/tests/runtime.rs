@@ -29,7 +29,8 @@ fn hello_writes_stdout_and_records_phases() {
     assert_eq!(result.status, TaskStatus::Succeeded);
     assert_eq!(&*result.stdout, b"hi\n");
     let p = result.phases;
-    assert!(p.queued > 0 && p.queued <= p.artifact_ready && p.artifact_ready <= p.instantiated);
+    assert!(p.queued > 0 && p.queued <= p.artifact_ready && p.artifact_ready <= p.scheduled);
+    assert!(p.scheduled <= p.instantiated);
     assert!(p.instantiated <= p.started && p.started <= p.ended);
     assert_eq!(result.usage.peak_memory_bytes, 65536);
     assert!(result.usage.fuel_used > 0);

@@ -315,6 +315,7 @@ fn result_dict<'py>(py: Python<'py>, record: &TaskRecord, state: &TaskState) -> 
     let phases = PyDict::new(py);
     phases.set_item("queued", state.phases.queued)?;
     phases.set_item("artifact_ready", state.phases.artifact_ready)?;
+    phases.set_item("scheduled", state.phases.scheduled)?;
     phases.set_item("instantiated", state.phases.instantiated)?;
     phases.set_item("started", state.phases.started)?;
     phases.set_item("ended", state.phases.ended)?;
