@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/vyr-target
 RUST_SOURCES := $(shell find rust -name '*.rs' -o -name Cargo.toml) Cargo.toml pyproject.toml
 
-.PHONY: help demo test test-rust test-python build wheel bench clean
+.PHONY: help demo test test-rust test-python build wheel bench bench-deps bench-quick clean
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
@@ -48,8 +48,26 @@ test-python: build
 wheel: ## build a release wheel into dist/
 	$(VENV)/bin/maturin build --release --out dist
 
-bench: build workloads/build/.stamp ## run the benchmarks (pytest-benchmark)
-	$(PY) -m pytest benchmarks -p no:faulthandler --benchmark-only --benchmark-json=docs/data/bench-raw.json
+# The container comparison (issue 6) needs containerd, runc, buildah and debootstrap (Debian
+# packages, installed when missing; root) and matplotlib for its charts (bench-only, so not in
+# .deps). It starts its own containerd under /tmp/vyr-bench-containerd and stops it afterwards.
+BENCH_TOOLS := containerd runc buildah debootstrap
+
+bench-deps: $(VENV)/.deps ## install what the comparison needs (apt packages, matplotlib)
+	@missing=""; for tool in $(BENCH_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BENCH_TOOLS) >/dev/null; fi
+	@$(PY) -c "import matplotlib" 2>/dev/null || $(PY) -m pip install --quiet "matplotlib>=3.8"
+
+bench: build workloads/build/.stamp bench-deps ## micro-benchmarks + container comparison (full, ~10 min)
+	$(PY) -m pytest benchmarks --ignore=benchmarks/compare -p no:faulthandler --benchmark-only --benchmark-json=docs/data/bench-raw.json
+	$(PY) -m pytest benchmarks/compare -q -p no:cacheprovider --compare-profile full --compare-json docs/data/benchmarks.json
+	[ ! -f benchmarks/report.py ] || $(PY) benchmarks/report.py  # the micro-benchmark sections
+	$(PY) benchmarks/compare/compare_report.py --splice docs/benchmarks.md
+
+bench-quick: build workloads/build/.stamp bench-deps ## the container comparison, quick (≤ 3 min) -> build/bench-quick/
+	$(PY) -m pytest benchmarks/compare -q -p no:cacheprovider --compare-profile quick --compare-json build/bench-quick/benchmarks.json
+	$(PY) benchmarks/compare/compare_report.py --input build/bench-quick/benchmarks.json --output build/bench-quick/benchmarks.md
 
 clean: ## remove the venv and build outputs
 	rm -rf $(VENV) dist workloads/build
