@@ -8,6 +8,8 @@ live here too, so a repeated submit returns the first task id even across restar
 Outcome updates arrive on Rust worker threads, which must not wait on disk: they are queued
 and written, in batches, by one writer thread. `on_commit` is called with each batch's rows once
 they are committed: a caller told "this task ended" after that can rely on it across a crash.
+Accepted rows can take the same path (`record_accepted_later`): many submits in flight then share
+one commit instead of paying one each, and the event loop never waits on SQLite.
 """
 
 from __future__ import annotations
@@ -53,6 +55,16 @@ _COLUMNS = (
 _STOP = object()
 
 
+class _Accepted:
+    """A queued insert and who to tell once it is committed (or failed)."""
+
+    __slots__ = ("values", "done")
+
+    def __init__(self, values: tuple[Any, ...], done: Callable[[BaseException | None], None]) -> None:
+        self.values = values
+        self.done = done
+
+
 class Journal:
     """The durable task record of one node (`<home>/journal.db`)."""
 
@@ -86,25 +98,14 @@ class Journal:
     def record_accepted(self, row: dict[str, Any]) -> None:
         """Commits a newly accepted task (keys: id, artifact, input_digest, bindings, resources,
         granted, idempotency_key)."""
-        values = (
-            row["id"],
-            row["artifact"],
-            row["input_digest"],
-            json.dumps(row["bindings"]),
-            json.dumps(row["resources"]),
-            "queued",
-            None,
-            None,
-            "",
-            "",
-            "",
-            "{}",
-            "{}",
-            json.dumps(row.get("granted", {})),
-            row.get("idempotency_key") or None,
-        )
         with self._lock:
-            self._db.execute(f"INSERT INTO tasks ({_COLUMNS}) VALUES ({', '.join('?' * 15)})", values)
+            self._db.execute(_INSERT, _accepted_values(row))
+
+    def record_accepted_later(self, row: dict[str, Any], done: Callable[[BaseException | None], None]) -> None:
+        """Queues the insert of `record_accepted` for the writer thread; `done(error)` is called
+        there once it is committed (error None) or has failed. Queued before the task's outcome,
+        it is always written first."""
+        self._ends.put(_Accepted(_accepted_values(row), done))
 
     def record_end(self, outcome: Callable[[], dict[str, Any]]) -> None:
         """Queues an outcome; `outcome()` is called on the writer thread and returns the keys
@@ -132,23 +133,44 @@ class Journal:
                 except queue.Empty:
                     break
             stop = any(item is _STOP for item in batch)
-            rows = [item() for item in batch if item is not _STOP]
-            if rows:
-                with self._lock:
-                    self._db.execute("BEGIN")
-                    self._db.executemany(
-                        "UPDATE tasks SET status=:status, exit_code=:exit_code, trap_code=:trap_code,"
-                        " reason=:reason, stdout_digest=:stdout_digest, stderr_digest=:stderr_digest,"
-                        " phases=:phases, usage=:usage WHERE id=:id",
-                        [_encode_end(row) for row in rows],
-                    )
-                    self._db.execute("COMMIT")
-                if self._on_commit is not None:
+            accepted = [item for item in batch if isinstance(item, _Accepted)]
+            rows = [item() for item in batch if item is not _STOP and not isinstance(item, _Accepted)]
+            if accepted or rows:
+                self._commit(accepted, rows)
+                if rows and self._on_commit is not None:
                     self._on_commit(rows)
             for _ in batch:
                 self._ends.task_done()
             if stop:
                 return
+
+    def _commit(self, accepted: list[_Accepted], rows: list[dict[str, Any]]) -> None:
+        """Inserts, then outcome updates (an outcome is always queued after its insert), in one
+        transaction; if that fails, each insert alone, so one bad row fails only its submit."""
+        failed: dict[int, BaseException] = {}
+        try:
+            with self._lock:
+                self._db.execute("BEGIN")
+                try:
+                    self._db.executemany(_INSERT, [item.values for item in accepted])
+                    self._db.executemany(_UPDATE_END, [_encode_end(row) for row in rows])
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+        except Exception:
+            for item in accepted:
+                try:
+                    with self._lock:
+                        self._db.execute(_INSERT, item.values)
+                except Exception as error:  # noqa: BLE001 - reported to the submitter
+                    failed[id(item)] = error
+            with self._lock:
+                self._db.execute("BEGIN")
+                self._db.executemany(_UPDATE_END, [_encode_end(row) for row in rows])
+                self._db.execute("COMMIT")
+        for item in accepted:
+            item.done(failed.get(id(item)))
 
     # -- reads ------------------------------------------------------------------------------
     def get(self, task_id: str) -> dict[str, Any] | None:
@@ -180,6 +202,34 @@ class Journal:
                 tuple(TERMINAL_STATUSES),
             ).fetchone()
         return int(count)
+
+
+_INSERT = f"INSERT INTO tasks ({_COLUMNS}) VALUES ({', '.join('?' * 15)})"
+_UPDATE_END = (
+    "UPDATE tasks SET status=:status, exit_code=:exit_code, trap_code=:trap_code,"
+    " reason=:reason, stdout_digest=:stdout_digest, stderr_digest=:stderr_digest,"
+    " phases=:phases, usage=:usage WHERE id=:id"
+)
+
+
+def _accepted_values(row: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        row["id"],
+        row["artifact"],
+        row["input_digest"],
+        json.dumps(row["bindings"]),
+        json.dumps(row["resources"]),
+        "queued",
+        None,
+        None,
+        "",
+        "",
+        "",
+        "{}",
+        "{}",
+        json.dumps(row.get("granted", {})),
+        row.get("idempotency_key") or None,
+    )
 
 
 _END_COLUMNS = ("id", "status", "exit_code", "trap_code", "reason", "stdout_digest", "stderr_digest")

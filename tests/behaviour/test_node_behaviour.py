@@ -92,10 +92,10 @@ def test_run_round_trip(node, put_guest) -> None:
     assert (result.status, result.exit_code, result.trap_code) == ("succeeded", 0, None)
     assert (result.stdout, result.stderr, result.reason) == (b"VYR", b"hello: 3 bytes\n", "exited with code 0")
     assert result.ok and result.done and result.artifact == digest
-    assert set(result.phases) == PHASES
+    assert PHASES <= set(result.phases)  # the core may record more phases (e.g. scheduled)
     phases = result.phases
     assert 0 < phases["queued"] <= phases["artifact_ready"] <= phases["instantiated"] <= phases["started"] <= phases["ended"]
-    assert set(result.usage) == USAGE and result.usage["peak_memory_bytes"] > 0
+    assert USAGE <= set(result.usage) and result.usage["peak_memory_bytes"] > 0
     assert result.granted == {"memory_bytes": 64 << 20, "timeout_ms": 30_000, "fuel": None}
     assert result.bindings == []
 

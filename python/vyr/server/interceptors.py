@@ -70,6 +70,8 @@ class ControlInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, token: str | None = None, max_concurrent_rpcs: int | None = None) -> None:
         self._token = token
         self.limiter = CallLimiter(max_concurrent_rpcs)
+        # Wrapped handlers depend only on the method: build each once, not once per call.
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     async def intercept_service(
         self,
@@ -80,24 +82,21 @@ class ControlInterceptor(grpc.aio.ServerInterceptor):
         if handler is None:
             return handler
         method: str = handler_call_details.method  # type: ignore[attr-defined]
-        metadata = dict(handler_call_details.invocation_metadata or ())  # type: ignore[attr-defined]
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
         open_method = method.startswith(_OPEN_METHODS)
         needs_token = self._token is not None and not open_method
-        return _wrap(
-            handler,
-            method,
-            metadata.get("authorization") if needs_token else None,
-            needs_token and self._token or None,
-            None if open_method else self.limiter,
-        )
+        wrapped = _wrap(handler, method, self._token if needs_token else None, None if open_method else self.limiter)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
 
 
-def _wrap(
-    handler: grpc.RpcMethodHandler, method: str, presented: str | None, token: str | None, limiter: CallLimiter | None
-) -> grpc.RpcMethodHandler:
+def _wrap(handler: grpc.RpcMethodHandler, method: str, token: str | None, limiter: CallLimiter | None) -> grpc.RpcMethodHandler:
     async def guard(context: grpc.aio.ServicerContext) -> None:
         if token is None or (context.peer() or "").startswith("unix:"):
             return
+        presented = dict(context.invocation_metadata() or ()).get("authorization")
         if presented is None:
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, "this node requires a bearer token (set VYR_TOKEN_FILE)")
         if not hmac.compare_digest(presented.encode(), f"Bearer {token}".encode()):

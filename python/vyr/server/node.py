@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -29,6 +30,10 @@ log = logging.getLogger("vyr.server")
 EndListener = Callable[[TaskResult], None]
 RecordedCallback = Callable[["TaskView"], None]
 _RECORD_WAIT_S = 10.0
+# Views of recently recorded tasks kept in memory, so the WaitTask or GetTask that usually
+# follows an end needs no thread hop or journal read (small outputs only: memory stays bounded).
+_RECENT_VIEWS = 4096
+_RECENT_OUTPUT_BYTES = 64 << 10
 
 
 class TaskView:
@@ -53,6 +58,7 @@ class Node:
         # Tasks accepted whose outcome is not committed yet -> callbacks for when it is.
         self._unrecorded: dict[str, list[RecordedCallback]] = {}
         self._unrecorded_lock = threading.Lock()
+        self._recent: OrderedDict[str, TaskView] = OrderedDict()
         self.journal = Journal(self.home / "journal.db", on_commit=self._outcomes_committed)
         self.blobs = BlobStore(self.home / "blobs")
         self.accepted = 0
@@ -101,32 +107,83 @@ class Node:
         env: Mapping[str, str] | None,
         key: str,
     ) -> str:
+        task, row = self._accept(artifact_digest, input_bytes, input_digest, bindings, resources, args, env, key)
+        try:
+            self.journal.record_accepted(row)
+        except Exception as error:
+            self._forget(task)
+            raise StorageError(f"could not journal task {task.id}: {error}") from None
+        self.accepted += 1
+        self._watch(task)
+        return task.id
+
+    def submit_inline(
+        self,
+        artifact_digest: str,
+        input_bytes: bytes,
+        bindings: Iterable[StateBinding],
+        resources: Resources,
+        args: list[str] | None,
+        env: Mapping[str, str] | None,
+        committed: Callable[[BaseException | None], None],
+    ) -> str:
+        """`submit` for an unkeyed task whose (small) input came with the request, without
+        waiting on disk, so it may run on the event loop: the journal thread commits the row
+        together with others, then calls `committed(error)`. Until then the id must not be
+        revealed to anyone."""
+        digest = digest_of(input_bytes)
+        task, row = self._accept(artifact_digest, input_bytes, digest, list(bindings), resources, args, env, "")
+
+        def done(error: BaseException | None) -> None:
+            if error is not None:
+                self._forget(task)
+                committed(StorageError(f"could not journal task {task.id}: {error}"))
+                return
+            self.accepted += 1
+            committed(None)
+
+        self.journal.record_accepted_later(row, done)
+        self._watch(task)  # after the insert was queued: the outcome is always written after it
+        return task.id
+
+    def _accept(
+        self,
+        artifact_digest: str,
+        input_bytes: bytes,
+        input_digest: str,
+        bindings: list[StateBinding],
+        resources: Resources,
+        args: list[str] | None,
+        env: Mapping[str, str] | None,
+        key: str,
+    ) -> tuple[Task, dict[str, Any]]:
+        """Submits to the runtime; returns the task and its journal row (not yet written)."""
         task = self.runtime.submit_task(artifact_digest, input_bytes, bindings, resources, args=args, env=env)
         snapshot = task.result()
         with self._unrecorded_lock:
             self._unrecorded[task.id] = []
-        try:
-            self.journal.record_accepted(
-                {
-                    "id": task.id,
-                    "artifact": snapshot.artifact,
-                    "input_digest": input_digest,
-                    "bindings": [[s, n, m] for s, n, m in snapshot.bindings],
-                    "resources": {"memory_bytes": resources.memory_bytes, "timeout_ms": resources.timeout_ms, "fuel": resources.fuel},
-                    "granted": snapshot.granted,
-                    "idempotency_key": key,
-                }
-            )
-        except Exception as error:
-            task.cancel()
-            with self._unrecorded_lock:
-                self._unrecorded.pop(task.id, None)
-            raise StorageError(f"could not journal task {task.id}: {error}") from None
-        self.accepted += 1
         self._input_digests[task.id] = input_digest
+        row = {
+            "id": task.id,
+            "artifact": snapshot.artifact,
+            "input_digest": input_digest,
+            "bindings": [[s, n, m] for s, n, m in snapshot.bindings],
+            "resources": {"memory_bytes": resources.memory_bytes, "timeout_ms": resources.timeout_ms, "fuel": resources.fuel},
+            "granted": snapshot.granted,
+            "idempotency_key": key,
+        }
+        return task, row
+
+    def _forget(self, task: Task) -> None:
+        """Undoes `_accept` for a task that could not be journalled."""
+        task.cancel()
+        with self._unrecorded_lock:
+            self._unrecorded.pop(task.id, None)
+        self._input_digests.pop(task.id, None)
+
+    def _watch(self, task: Task) -> None:
         # Runs on the Rust worker that ends the task: only queue the work.
         task.on_end(lambda: self.journal.record_end(lambda: self._record_outcome(task)))
-        return task.id
 
     def _record_outcome(self, task: Task) -> dict[str, Any]:
         result = task.result()
@@ -153,12 +210,21 @@ class Node:
             view: TaskView = row["view"]
             with self._unrecorded_lock:
                 callbacks = self._unrecorded.pop(view.result.id, [])
+                if len(view.result.stdout) + len(view.result.stderr) <= _RECENT_OUTPUT_BYTES:
+                    self._recent[view.result.id] = view
+                    if len(self._recent) > _RECENT_VIEWS:
+                        self._recent.popitem(last=False)
             self._input_digests.pop(view.result.id, None)
             self.ended += 1
             for callback in callbacks:
                 _notify(callback, view)
             for listener in listeners:
                 _notify(listener, view.result)
+
+    def recent_view(self, task_id: str) -> TaskView | None:
+        """The committed view of a task that ended recently (small outputs), or None."""
+        with self._unrecorded_lock:
+            return self._recent.get(task_id)
 
     def when_recorded(self, task_id: str, callback: RecordedCallback) -> bool:
         """Calls `callback(view)` (on the journal thread) once the task's outcome is committed;

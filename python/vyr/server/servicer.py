@@ -21,8 +21,10 @@ from vyr.errors import ArtifactTooLarge, InvalidArgument, ShuttingDown, WaitTime
 from vyr.server import observe
 from vyr.server.node import Node, TaskView
 from vyr.telemetry import propagation
+from vyr.types import Resources, StateBinding
 
 Context = grpc.aio.ServicerContext
+INLINE_SUBMIT_BYTES = 64 << 10  # hashing this much on the event loop takes well under 100 µs
 
 
 class ControlServicer(pb_grpc.ControlServicer):
@@ -90,8 +92,7 @@ class ControlServicer(pb_grpc.ControlServicer):
         # The caller's `traceparent` becomes the task's parent span (to_thread copies the context).
         token = propagation.attach_incoming(context.invocation_metadata())
         try:
-            task_id, existing = await asyncio.to_thread(
-                self.node.submit,
+            task_id, existing = await self._submit(
                 request.artifact_digest,
                 input_bytes,
                 input_digest,
@@ -115,13 +116,16 @@ class ControlServicer(pb_grpc.ControlServicer):
     async def WaitTask(self, request: pb.WaitTaskRequest, context: Context) -> pb.Task:  # noqa: N802
         loop = asyncio.get_running_loop()
         recorded: asyncio.Future[TaskView] = loop.create_future()
-        if not self.node.when_recorded(request.task_id, lambda view: _resolve_threadsafe(loop, recorded, view)):
-            # Ended and recorded already (or unknown: `view` raises TaskNotFound).
-            return _task(await asyncio.to_thread(self.node.view, request.task_id, request.include_output))
-        try:
-            view = await asyncio.wait_for(recorded, request.timeout_ms / 1000 if request.timeout_ms else None)
-        except TimeoutError:
-            raise WaitTimeout(f"timed out waiting for task {request.task_id}") from None
+        if self.node.when_recorded(request.task_id, lambda view: _resolve_threadsafe(loop, recorded, view)):
+            try:
+                view = await asyncio.wait_for(recorded, request.timeout_ms / 1000 if request.timeout_ms else None)
+            except TimeoutError:
+                raise WaitTimeout(f"timed out waiting for task {request.task_id}") from None
+        else:  # ended and recorded already (or unknown: `node.view` raises TaskNotFound)
+            recent = self.node.recent_view(request.task_id)
+            if recent is None:
+                return _task(await asyncio.to_thread(self.node.view, request.task_id, request.include_output))
+            view = recent
         if not request.include_output:
             view = TaskView(replace(view.result, stdout=b"", stderr=b""), view.input_digest, view.stdout_digest, view.stderr_digest)
         return _task(view)
@@ -168,6 +172,34 @@ class ControlServicer(pb_grpc.ControlServicer):
         """The node's metric values now, then one snapshot per interval."""
         async for point in observe.stream_metrics(self.node.runtime, request):
             yield point
+
+    async def _submit(
+        self,
+        artifact_digest: str,
+        input_bytes: bytes | None,
+        input_digest: str | None,
+        bindings: list[StateBinding],
+        resources: Resources,
+        args: list[str] | None,
+        env: dict[str, str] | None,
+        idempotency_key: str,
+    ) -> tuple[str, bool]:
+        """An unkeyed submit with a small inline input is accepted on the event loop (the runtime
+        only queues it) and journalled in a commit shared with other submits; the rest (a key to
+        look up, an input blob to read, a large input to hash) take a worker thread."""
+        if idempotency_key or input_bytes is None or len(input_bytes) > INLINE_SUBMIT_BYTES:
+            return await asyncio.to_thread(
+                self.node.submit, artifact_digest, input_bytes, input_digest, bindings, resources, args, env, idempotency_key
+            )
+        loop = asyncio.get_running_loop()
+        committed: asyncio.Future[BaseException | None] = loop.create_future()
+        task_id = self.node.submit_inline(
+            artifact_digest, input_bytes, bindings, resources, args, env, lambda error: _resolve_threadsafe(loop, committed, error)
+        )
+        error = await committed  # the row is durable before the client learns the id
+        if error is not None:
+            raise error
+        return task_id, False
 
     def _check_accepting(self) -> None:
         if not self.accepting:
