@@ -186,7 +186,10 @@ class TaskObserver:
         """Waits until every task that ended so far was processed, then flushes the exporters."""
         done = threading.Event()
         self._ended.put((_Marker(done), TraceContext(0)))
-        done.wait(timeout_s)
+        deadline = time.monotonic() + timeout_s
+        # Poll so a telemetry thread that already stopped cannot hold the caller for the timeout.
+        while not done.wait(0.05) and self._thread.is_alive() and time.monotonic() < deadline:
+            pass
         if self.telemetry is not None:
             self.telemetry.flush(timeout_s)
 
