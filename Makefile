@@ -61,6 +61,7 @@ bench-deps: $(VENV)/.deps ## install what the comparison needs (apt packages, ma
 
 bench: build workloads/build/.stamp bench-deps ## micro-benchmarks + container comparison (full, ~10 min)
 	$(PY) -m pytest benchmarks --ignore=benchmarks/compare -p no:faulthandler --benchmark-only --benchmark-json=docs/data/bench-raw.json
+	[ ! -f docs/data/benchmarks.json ] || cp docs/data/benchmarks.json docs/data/benchmarks-previous.json
 	$(PY) -m pytest benchmarks/compare -q -p no:cacheprovider --compare-profile full --compare-json docs/data/benchmarks.json
 	[ ! -f benchmarks/report.py ] || $(PY) benchmarks/report.py  # the micro-benchmark sections
 	$(PY) benchmarks/compare/compare_report.py --splice docs/benchmarks.md

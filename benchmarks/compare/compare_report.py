@@ -54,7 +54,13 @@ needs about as long as the Wasm runs), so its ratios are bounded by that work an
 Wasm runs the C code; they are shown because they are what a user of this workload would see,
 not because a runtime could make them 1,000×. Memory ratios depend on the guest too: `anomaly`
 touches little memory, so the per-task figure is mostly the runtime's own per-task cost
-(for containerd: a shim and a runc-created process per task)."""
+(for containerd: a shim and a runc-created process per task).
+
+VYR's in-process latency is the figure most sensitive to load: a task crosses threads (submit,
+worker, wake-up), and on two busy cores each hand-off waits for the scheduler, while the
+`wasmtime` package runs the guest in the calling thread. The last column gives the run before
+this one (`docs/data/benchmarks-previous.json`); a verdict that differs between the two is
+within this machine's run-to-run noise, not settled."""
 
 COLD_NOTES = """\
 A VYR cold start is almost all `put`: reading, hashing and verifying the signed module, then
@@ -163,7 +169,36 @@ def _variant_label(record: dict[str, Any]) -> str:
 # -- goals ---------------------------------------------------------------------------------------
 
 
-def goals(records: Sequence[dict[str, Any]]) -> list[str]:
+def goals(
+    records: Sequence[dict[str, Any]], previous: Sequence[dict[str, Any]] | None = None
+) -> list[str]:
+    """The goal table; with `previous` (the run before), a column shows its ratios too, so
+    that run-to-run variation on this shared machine is visible next to every verdict."""
+    rows = _goal_rows(records)
+    header = "| goal (issue 6) | measured (same run) | |"
+    rule = "| --- | --- | --- |"
+    if previous:
+        before = {goal: achieved for goal, _, achieved, _ in _goal_rows(previous)}
+        machine = previous[0].get("machine", {})
+        header += f" previous run ({machine.get('started_at', '?')}, load " + (
+            f"{machine.get('loadavg_start', '?').split()[0]}→"
+            f"{machine.get('loadavg_end', '?').split()[0]}) |"
+        )
+        rule += " --- |"
+    lines = [header, rule]
+    for goal, measured, achieved, verdict in rows:
+        line = f"| {goal} | {measured} | {verdict} |"
+        if previous:
+            line += f" {times(before.get(goal))} |"
+        lines.append(line)
+    return lines
+
+
+def _goal_rows(
+    records: Sequence[dict[str, Any]],
+) -> list[tuple[str, str, float | None, str]]:
+    """(goal, measured text, the ratio that decides it, verdict) per goal."""
+
     def warm(system: str, workload: str = "hello", variant: str | None = None) -> float | None:
         where: dict[str, Any] = {"system": system, "workload": workload,
                                  "metric": "warm_latency_p50_s"}  # fmt: skip
@@ -179,7 +214,7 @@ def goals(records: Sequence[dict[str, Any]]) -> list[str]:
     pss = {s: value(records, system=s, metric="peak_pss_per_task_bytes") for s in SYSTEMS}
     slowdown = value(records, system="vyr-embedded", metric="cpu_slowdown_vs_native")
     slowdown_daemon = value(records, system="vyr-daemon", metric="cpu_slowdown_vs_native")
-    rows = []
+    rows: list[tuple[str, str, float | None, str]] = []
 
     def row(goal: str, measured: str, achieved: float | None, target: float, low: bool = False
             ) -> None:  # fmt: skip
@@ -188,7 +223,7 @@ def goals(records: Sequence[dict[str, Any]]) -> list[str]:
         else:
             met = achieved <= target if low else achieved >= target
             verdict = "met" if met else "**not met**"
-        rows.append(f"| {goal} | {measured} | {verdict} |")
+        rows.append((goal, measured, achieved, verdict))
 
     for workload in ("hello", "event-transform"):
         emb = ratio(warm("containerd-runc", workload, "scratch"), warm("vyr-embedded", workload))
@@ -227,7 +262,7 @@ def goals(records: Sequence[dict[str, Any]]) -> list[str]:
         row(f"VYR embedded ≥ 5× faster per task than the `wasmtime` package (`{workload}`, p50)",
             f"{times(speed)} ({duration(warm('vyr-embedded', workload))} vs "
             f"{duration(warm('wasmtime-py', workload))})", speed, 5)  # fmt: skip
-    return ["| goal (issue 6) | measured (same run) | |", "| --- | --- | --- |", *rows]
+    return rows
 
 
 # -- tables --------------------------------------------------------------------------------------
@@ -454,9 +489,16 @@ def machine_lines(records: Sequence[dict[str, Any]]) -> list[str]:
 
 
 def sections(
-    data: Path = DATA, img_dir: Path = IMG_DIR, doc_dir: Path = REPO / "docs", level: int = 2
+    data: Path = DATA,
+    img_dir: Path = IMG_DIR,
+    doc_dir: Path = REPO / "docs",
+    level: int = 2,
+    previous: Path | None = None,
 ) -> list[str]:
-    """Markdown lines for the comparison; empty when there is no data yet."""
+    """Markdown lines for the comparison; empty when there is no data yet. `previous`: the
+    records of the run before (default: `<data stem>-previous.json` beside `data`)."""
+    if previous is None:
+        previous = data.with_name(f"{data.stem}-previous.json")
     if not data.exists():
         return []
     records = load(data)
@@ -485,7 +527,7 @@ def sections(
         "",
         f"{h}# Goals",
         "",
-        *goals(records),
+        *goals(records, load(previous) if previous is not None and previous.exists() else None),
         "",
         GOAL_NOTES,
         "",
