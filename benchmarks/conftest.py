@@ -20,12 +20,14 @@ from bench_support import Signed, open_node
 REPO = Path(__file__).resolve().parent.parent
 HELLO_WASM = REPO / "workloads" / "build" / "hello.wasm"
 TRUST_SETTLE_S = 1.1
-SPIN_SOURCE = Path(__file__).resolve().parent / "guests" / "spin.c"
+GUESTS_DIR = Path(__file__).resolve().parent / "guests"
+# Built here: the endless loop and the no-op have no place among the reference workloads.
+BUILT_GUESTS = ("spin", "noop")
 
 
 @pytest.fixture(scope="session")
 def signed(tmp_path_factory: pytest.TempPathFactory) -> Signed:
-    """`hello.wasm` (copied from workloads/build) and `spin.wasm` (built here), both signed."""
+    """`hello.wasm` (copied from workloads/build), `spin.wasm` and `noop.wasm` (built here), signed."""
     from vyr.keys import generate_key, sign_module
 
     if not HELLO_WASM.exists():
@@ -33,24 +35,13 @@ def signed(tmp_path_factory: pytest.TempPathFactory) -> Signed:
     directory = tmp_path_factory.mktemp("guests")
     private_key, public_key = generate_key(directory / "bench.key")
     shutil.copy(HELLO_WASM, directory / "hello.wasm")
-    # The endless loop has no place among the reference workloads, so it is built here.
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ziglang",
-            "cc",
-            "-target",
-            "wasm32-wasi",
-            "-O2",
-            "-s",
-            str(SPIN_SOURCE),
-            "-o",
-            str(directory / "spin.wasm"),
-        ],
-        check=True,
-    )
-    for name in ("hello", "spin"):
+    for name in BUILT_GUESTS:
+        subprocess.run(
+            [sys.executable, "-m", "ziglang", "cc", "-target", "wasm32-wasi", "-O2", "-s",
+             str(GUESTS_DIR / f"{name}.c"), "-o", str(directory / f"{name}.wasm")],
+            check=True,
+        )
+    for name in ("hello", *BUILT_GUESTS):
         sign_module(directory / f"{name}.wasm", private_key)
     return Signed(directory, private_key, public_key.read_text())
 
@@ -60,7 +51,7 @@ def node(tmp_path: Path, signed: Signed) -> Iterator[Any]:
     """A fresh embedded node (default limits: one worker per core) with both guests put."""
     runtime = open_node(tmp_path / "home", signed)
     trusted_at = time.monotonic()
-    for name in ("hello", "spin"):
+    for name in ("hello", *BUILT_GUESTS):
         runtime.put_module_file(signed.module(name))
     # The trust store re-reads its directory on every submit until the directory has been
     # unchanged for 1 s (mtime granularity); measure the steady state a node lives in.
@@ -75,7 +66,8 @@ def digests(node: Any, signed: Signed) -> dict[str, str]:
     from vyr import _core
 
     return {
-        name: _core.sha256_digest(signed.module(name).read_bytes()) for name in ("hello", "spin")
+        name: _core.sha256_digest(signed.module(name).read_bytes())
+        for name in ("hello", *BUILT_GUESTS)
     }
 
 

@@ -69,6 +69,18 @@ class Runtime:
         timeout_ms: int | None = None,
         fuel: int | None = None,
     ) -> TaskHandle: ...
+    def run_task(
+        self,
+        artifact: str,
+        input: bytes | None = None,
+        *,
+        args: list[str] | None = None,
+        env: dict[str, str] | None = None,
+        bindings: list[tuple[str, str]] | None = None,
+        memory_bytes: int | None = None,
+        timeout_ms: int | None = None,
+        fuel: int | None = None,
+    ) -> TaskHandle: ...
     def cancel_task(self, task_id: str) -> bool: ...
     def task(self, task_id: str) -> TaskHandle: ...
     def list_tasks(self) -> list[TaskHandle]: ...

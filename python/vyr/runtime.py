@@ -137,6 +137,33 @@ class Runtime:
         env: Mapping[str, str] | None = None,
     ) -> Task:
         """Accepts a task and returns at once. `input_ref` is the task's stdin."""
+        return Task(self._accept(self._core.submit_task, artifact_digest, input_ref, state_bindings, resources, args, env))
+
+    def run(
+        self,
+        artifact_digest: str,
+        input_ref: bytes = b"",
+        state_bindings: Iterable[StateBinding | str] = (),
+        resources: Resources | None = None,
+        *,
+        args: list[str] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> TaskResult:
+        """Submits and waits, in one call: the task runs on this thread (the GIL released),
+        with the same queueing, limits and state ordering as `submit_task(...).wait()`."""
+        handle = self._accept(self._core.run_task, artifact_digest, input_ref, state_bindings, resources, args, env)
+        return TaskResult.from_core(handle.snapshot())
+
+    def _accept(
+        self,
+        core_call: Any,
+        artifact_digest: str,
+        input_ref: bytes,
+        state_bindings: Iterable[StateBinding | str],
+        resources: Resources | None,
+        args: list[str] | None,
+        env: Mapping[str, str] | None,
+    ) -> _core.TaskHandle:
         if not isinstance(input_ref, (bytes, bytearray, memoryview)):
             raise InvalidArgument("input_ref must be bytes in the embedded runtime")
         resources = resources or Resources()
@@ -144,7 +171,7 @@ class Runtime:
         observer = self._observer
         trace_context = observer.submitting() if observer is not None else None
         try:
-            handle = self._core.submit_task(
+            handle = core_call(
                 artifact_digest,
                 bytes(input_ref),
                 args=args,
@@ -160,11 +187,7 @@ class Runtime:
             raise
         if observer is not None:
             observer.submitted(trace_context, handle)
-        return Task(handle)
-
-    def run(self, artifact_digest: str, input_ref: bytes = b"", **options: Any) -> TaskResult:
-        """Submits and waits: the one-call form of `submit_task(...).wait()`."""
-        return self.submit_task(artifact_digest, input_ref, **options).wait()
+        return handle
 
     def cancel_task(self, task_id: str) -> bool:
         """Cancels a queued or running task; False if it had already ended."""

@@ -187,6 +187,30 @@ impl Runtime {
 
     /// Accepts a task and returns at once; it runs on the worker pool.
     pub fn submit_task(&self, artifact: &str, request: SubmitRequest) -> Result<Arc<TaskRecord>> {
+        let (record, job) = self.accept(artifact, request)?;
+        let task = record.clone();
+        let worker_shared = self.shared.clone();
+        self.handle.spawn(async move { run_task(worker_shared, task, job).await });
+        Ok(record)
+    }
+
+    /// Accepts a task and runs it to its end on the calling thread: the same queueing, limits
+    /// and state ordering as `submit_task`, without the two thread hand-offs (which dominate a
+    /// small task's latency on an idle machine). From inside the worker pool it falls back to
+    /// `submit_task` + wait, since a worker must not block on itself.
+    pub fn run_task(&self, artifact: &str, request: SubmitRequest) -> Result<Arc<TaskRecord>> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let record = self.submit_task(artifact, request)?;
+            record.wait(None)?;
+            return Ok(record);
+        }
+        let (record, job) = self.accept(artifact, request)?;
+        self.handle.block_on(run_task(self.shared.clone(), record.clone(), job));
+        Ok(record)
+    }
+
+    /// Validates a request and records the task (queued); the caller decides where it runs.
+    fn accept(&self, artifact: &str, request: SubmitRequest) -> Result<(Arc<TaskRecord>, Job)> {
         let shared = &self.shared;
         if shared.stopping.load(Ordering::Acquire) {
             return Err(VyrError::ShuttingDown);
@@ -228,11 +252,7 @@ impl Runtime {
             env.retain(|(existing, _)| *existing != key);
             env.push((key, value));
         }
-        let job = Job { args, env, input: request.input };
-        let task = record.clone();
-        let worker_shared = shared.clone();
-        self.handle.spawn(async move { run_task(worker_shared, task, job).await });
-        Ok(record)
+        Ok((record, Job { args, env, input: request.input }))
     }
 
     /// Cancels a queued or running task. Returns false if it had already ended.
@@ -526,10 +546,17 @@ fn tempfile_ok(dir: &std::path::Path) -> bool {
     std::fs::metadata(dir).map(|m| !m.permissions().readonly()).unwrap_or(false)
 }
 
+/// `t-` + milliseconds + 40 bits that are unique within this process (a random start plus a
+/// counter), so ids sort by time and never repeat, without a getrandom call per task.
 fn new_task_id() -> String {
-    let mut random = [0u8; 5];
-    fill_random(&mut random);
-    format!("t-{:011x}{}", now_unix_nanos() / 1_000_000, hex::encode(random))
+    static NEXT: std::sync::OnceLock<std::sync::atomic::AtomicU64> = std::sync::OnceLock::new();
+    let next = NEXT.get_or_init(|| {
+        let mut random = [0u8; 8];
+        fill_random(&mut random);
+        std::sync::atomic::AtomicU64::new(u64::from_le_bytes(random))
+    });
+    let sequence = next.fetch_add(1, Ordering::Relaxed) & 0xff_ffff_ffff;
+    format!("t-{:011x}{:010x}", now_unix_nanos() / 1_000_000, sequence)
 }
 
 /// One thread drives every deadline: it advances the engine's epoch each millisecond and

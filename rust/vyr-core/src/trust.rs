@@ -11,6 +11,9 @@ use crate::error::{Result, VyrError};
 use crate::fsutil::{ensure_private_dir, write_atomic};
 use crate::signing::PublicKey;
 
+/// How often the trust directory is checked for changes made by other processes.
+const CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Trusted keys, re-read when the directory changes so that `vyr trust rm` in one process
 /// takes effect in a running node without a restart.
 pub struct TrustStore {
@@ -18,11 +21,12 @@ pub struct TrustStore {
     cache: Mutex<Cached>,
 }
 
-/// What was read, the directory's mtime then, and when it was read.
+/// What was read, the directory's mtime then, and when it was read and last checked.
 #[derive(Default)]
 struct Cached {
     modified: Option<SystemTime>,
     read_at: Option<SystemTime>,
+    checked_at: Option<std::time::Instant>,
     keys: HashMap<Digest, PublicKey>,
 }
 
@@ -37,13 +41,16 @@ impl TrustStore {
     pub fn add(&self, key: &PublicKey) -> Result<Digest> {
         let id = key.key_id();
         write_atomic(&self.path_for(&id), key.to_text().as_bytes(), 0o644)?;
+        self.invalidate();
         Ok(id)
     }
 
     /// Removes a key by id.
     pub fn remove(&self, id: &Digest) -> Result<()> {
         let path = self.path_for(id);
-        match fs::remove_file(&path) {
+        let removed = fs::remove_file(&path);
+        self.invalidate();
+        match removed {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 Err(VyrError::InvalidArgument(format!("key {id} is not in the trust store")))
@@ -66,11 +73,25 @@ impl TrustStore {
         })
     }
 
+    fn invalidate(&self) {
+        if let Ok(mut cache) = self.cache.lock() {
+            *cache = Cached::default();
+        }
+    }
+
     fn path_for(&self, id: &Digest) -> PathBuf {
         self.dir.join(format!("{}.pub", id.hex()))
     }
 
     fn with_keys<T>(&self, f: impl FnOnce(&HashMap<Digest, PublicKey>) -> T) -> Result<T> {
+        {
+            // Changes made through this store invalidate the cache at once; changes made by
+            // another process are seen within CHECK_INTERVAL (one stat per interval, not per task).
+            let cache = self.cache.lock().map_err(|_| VyrError::Internal("trust store lock poisoned".into()))?;
+            if cache.checked_at.is_some_and(|checked| checked.elapsed() < CHECK_INTERVAL) {
+                return Ok(f(&cache.keys));
+            }
+        }
         let modified = fs::metadata(&self.dir).and_then(|m| m.modified()).map_err(|e| VyrError::io(&self.dir, e))?;
         let mut cache = self.cache.lock().map_err(|_| VyrError::Internal("trust store lock poisoned".into()))?;
         // An mtime only proves "unchanged" once the clock has moved well past it: two changes
@@ -82,6 +103,7 @@ impl TrustStore {
             cache.modified = Some(modified);
             cache.read_at = Some(SystemTime::now());
         }
+        cache.checked_at = Some(std::time::Instant::now());
         Ok(f(&cache.keys))
     }
 

@@ -122,22 +122,32 @@ impl PyRuntime {
         timeout_ms: Option<u64>,
         fuel: Option<u64>,
     ) -> PyResult<PyTaskHandle> {
-        let mut parsed = Vec::new();
-        for (state, mode) in bindings.unwrap_or_default() {
-            parsed.push((state, Mode::parse(&mode).map_err(to_py)?));
-        }
-        let mut env: Vec<(String, String)> = env.unwrap_or_default().into_iter().collect();
-        env.sort();
-        let request = SubmitRequest {
-            input: bytes::Bytes::copy_from_slice(input.unwrap_or_default()),
-            args,
-            env,
-            bindings: parsed,
-            resources: Resources { memory_bytes, timeout_ms, fuel },
-        };
+        let request = build_request(input, args, env, bindings, Resources { memory_bytes, timeout_ms, fuel })?;
         let artifact = artifact.to_owned();
         let runtime = self.inner.clone();
         let record = detached(py, move || runtime.submit_task(&artifact, request))?;
+        Ok(PyTaskHandle { record })
+    }
+
+    /// Runs a task to its end on this thread (without the GIL); returns its ended handle.
+    #[pyo3(signature = (artifact, input=None, *, args=None, env=None, bindings=None, memory_bytes=None, timeout_ms=None, fuel=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn run_task(
+        &self,
+        py: Python<'_>,
+        artifact: &str,
+        input: Option<&[u8]>,
+        args: Option<Vec<String>>,
+        env: Option<HashMap<String, String>>,
+        bindings: Option<Vec<(String, String)>>,
+        memory_bytes: Option<u64>,
+        timeout_ms: Option<u64>,
+        fuel: Option<u64>,
+    ) -> PyResult<PyTaskHandle> {
+        let request = build_request(input, args, env, bindings, Resources { memory_bytes, timeout_ms, fuel })?;
+        let artifact = artifact.to_owned();
+        let runtime = self.inner.clone();
+        let record = detached(py, move || runtime.run_task(&artifact, request))?;
         Ok(PyTaskHandle { record })
     }
 
@@ -232,6 +242,29 @@ impl Drop for PyRuntime {
         let runtime = self.inner.clone();
         Python::attach(|py| py.detach(move || runtime.shutdown(Duration::ZERO)));
     }
+}
+
+/// Copies the Python arguments of a submit into an owned request.
+fn build_request(
+    input: Option<&[u8]>,
+    args: Option<Vec<String>>,
+    env: Option<HashMap<String, String>>,
+    bindings: Option<Vec<(String, String)>>,
+    resources: Resources,
+) -> PyResult<SubmitRequest> {
+    let mut parsed = Vec::new();
+    for (state, mode) in bindings.unwrap_or_default() {
+        parsed.push((state, Mode::parse(&mode).map_err(to_py)?));
+    }
+    let mut env: Vec<(String, String)> = env.unwrap_or_default().into_iter().collect();
+    env.sort();
+    Ok(SubmitRequest {
+        input: bytes::Bytes::copy_from_slice(input.unwrap_or_default()),
+        args,
+        env,
+        bindings: parsed,
+        resources,
+    })
 }
 
 fn state_dict<'py>(py: Python<'py>, info: &StateInfo) -> PyResult<Bound<'py, PyDict>> {
