@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import stat
 import struct
+import time
 
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from vyr.errors import ArtifactNotFound, InvalidSignature, TaskNotFound
-from vyr.types import TaskResult
+from vyr.types import Resources, TaskResult
+
+BUSY = ["--count", "2000000000", "--window", "4096"]  # minutes of CPU: a cancel (or the deadline) ends it
+HEALTH_BOUND_S = 2.0
 
 
 def test_socket_is_private(daemon) -> None:
@@ -93,6 +98,35 @@ def test_health_is_serving(daemon) -> None:
         for service in ("", "vyr.api.v0.Control"):
             reply = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
             assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_health_answers_while_every_core_runs_guests(daemon, client, signed) -> None:
+    """CPU-bound guests on every core must not starve the event loop that answers health."""
+    digest = client.put_module_file(signed.module("anomaly")).digest
+    cores = os.cpu_count() or 2
+    guard = Resources(timeout_s=10)  # a safety net, should the cancels below never come
+    busy = [client.submit_task(digest, args=BUSY, resources=guard) for _ in range(cores + 1)]
+    try:
+        deadline = time.monotonic() + 10
+        while sum(client.task(t.id).status == "running" for t in busy) < cores:
+            assert time.monotonic() < deadline, [client.task(t.id).status for t in busy]
+            time.sleep(0.02)
+        with grpc.insecure_channel(daemon.endpoint) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            for _ in range(5):
+                for service in ("", "vyr.api.v0.Control"):
+                    started = time.monotonic()
+                    reply = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=HEALTH_BOUND_S)
+                    elapsed = time.monotonic() - started
+                    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+                    assert elapsed < HEALTH_BOUND_S, f"health took {elapsed:.2f} s"
+                time.sleep(0.1)
+        # The guests were still running throughout: the checks above competed with them.
+        assert sum(client.task(t.id).status == "running" for t in busy) >= cores
+    finally:
+        for task in busy:
+            task.cancel()
+    assert {task.wait(30).status for task in busy} <= {"cancelled", "deadline_exceeded"}
 
 
 def test_two_tasks_share_a_state(client, signed) -> None:
