@@ -168,6 +168,19 @@ class Client:
     ) -> RemoteTask:
         """Accepts a task and returns at once. `input_ref`: stdin bytes, or a `sha256:` digest
         of bytes uploaded with `put_input` (bytes over 1 MiB are uploaded that way for you)."""
+        request = self._submit_request(artifact_digest, input_ref, state_bindings, resources, args, env, idempotency_key)
+        return RemoteTask(self, self._submit(request).task_id)
+
+    def _submit_request(
+        self,
+        artifact_digest: str,
+        input_ref: bytes | str,
+        state_bindings: Iterable[StateBinding | str],
+        resources: Resources | None,
+        args: list[str] | None,
+        env: Mapping[str, str] | None,
+        idempotency_key: str | None,
+    ) -> pb.SubmitTaskRequest:
         request = pb.SubmitTaskRequest(
             artifact_digest=artifact_digest,
             input_ref=self._input_ref(input_ref),
@@ -178,13 +191,15 @@ class Client:
         )
         if args is not None:
             request.args.values.extend(args)
+        return request
+
+    def _submit(self, request: pb.SubmitTaskRequest) -> pb.SubmitTaskResponse:
         # The caller's current span (if it uses OpenTelemetry) becomes the task's parent.
         metadata = propagation.outgoing_metadata()
         try:
-            response = self._stub.SubmitTask(request, metadata=metadata)
+            return self._stub.SubmitTask(request, metadata=metadata)
         except grpc.RpcError as error:
             raise _translate(error, self.endpoint) from None
-        return RemoteTask(self, response.task_id)
 
     def _input_ref(self, input_ref: bytes | str) -> pb.InputRef:
         if isinstance(input_ref, str):
@@ -196,9 +211,25 @@ class Client:
             return pb.InputRef(digest=self.put_input(data))
         return pb.InputRef(inline=data)
 
-    def run(self, artifact_digest: str, input_ref: bytes | str = b"", **options: Any) -> TaskResult:
-        """Submits and waits: the one-call form of `submit_task(...).wait()`."""
-        return self.submit_task(artifact_digest, input_ref, **options).wait()
+    def run(
+        self,
+        artifact_digest: str,
+        input_ref: bytes | str = b"",
+        state_bindings: Iterable[StateBinding | str] = (),
+        resources: Resources | None = None,
+        *,
+        args: list[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> TaskResult:
+        """Submits and waits: `submit_task(...).wait()` in one call to the daemon (`SubmitTask`
+        with `wait`, which answers once the task's end is in the journal)."""
+        request = self._submit_request(artifact_digest, input_ref, state_bindings, resources, args, env, idempotency_key)
+        request.wait = True
+        response = self._submit(request)
+        if not response.HasField("task"):  # a daemon that predates `wait` answered at once
+            return self.wait_task(response.task_id)
+        return convert.task_from_proto(response.task)
 
     def cancel_task(self, task_id: str) -> bool:
         """Cancels a queued or running task; False if it had already ended."""

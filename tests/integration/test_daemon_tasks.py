@@ -129,6 +129,24 @@ def test_health_answers_while_every_core_runs_guests(daemon, client, signed) -> 
     assert {task.wait(30).status for task in busy} <= {"cancelled", "deadline_exceeded"}
 
 
+def test_run_is_one_call_that_waits(client, signed) -> None:
+    """`SubmitTask` with `wait` answers with the ended task; `Client.run` uses it."""
+    digest = client.put_module_file(signed.module("hello")).digest
+    pb = _pb()
+    request = pb.SubmitTaskRequest(artifact_digest=digest, input_ref=pb.InputRef(inline=b"one call"), wait=True)
+    response = client._stub.SubmitTask(request, timeout=30)
+    assert response.task.id == response.task_id
+    assert (response.task.status, response.task.stdout) == ("succeeded", b"ONE CALL")
+    assert response.task.stdout_digest.startswith("sha256:")
+    without = client._stub.SubmitTask(pb.SubmitTaskRequest(artifact_digest=digest), timeout=30)
+    assert not without.HasField("task")  # without `wait`: the id at once, as before
+    keyed = client.run(digest, b"first", idempotency_key="run-1")
+    again = client.run(digest, b"second", idempotency_key="run-1")
+    assert (keyed.id, keyed.stdout) == (again.id, b"FIRST")
+    result = client.run(digest, b"x", args=["3"])
+    assert (result.status, result.exit_code, result.stdout) == ("failed", 3, b"X")
+
+
 def test_two_tasks_share_a_state(client, signed) -> None:
     """collector `collect` writes readings into state `site`; `forward` reads them back."""
     digest = client.put_module_file(signed.module("collector")).digest

@@ -53,7 +53,7 @@ class CallLimiter:
         if self.limit is not None and self.in_flight >= self.limit:
             error = CapacityExceeded(
                 f"too many calls in flight: this daemon serves at most {self.limit} at once"
-                " (--max-concurrent-rpcs; pending WaitTask calls count)"
+                " (--max-concurrent-rpcs; calls waiting for a task count)"
             )
             error.hint = "retry with backoff, or restart the daemon with a larger --max-concurrent-rpcs"
             raise error

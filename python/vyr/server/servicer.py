@@ -1,14 +1,16 @@
 """The Control servicer: proto <-> domain only; the work is `Node`'s, off the event loop.
 
-Rust work runs through `asyncio.to_thread`; waiting for a task awaits a future that the node
-completes (via `call_soon_threadsafe`) once the task's end is committed to the journal, so no
-thread sits blocked per waiter and no waiter hears of an end a crash could still undo.
+Rust work runs through `asyncio.to_thread`; waiting for a task (`WaitTask`, or `SubmitTask`
+with `wait`) awaits a future that the node completes (through `_Waker`) once the task's end is
+committed to the journal, so no thread sits blocked per waiter and no waiter hears of an end a
+crash could still undo.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import threading
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
@@ -34,6 +36,13 @@ class ControlServicer(pb_grpc.ControlServicer):
         self.node = node
         self.limits = node.runtime.limits()
         self.accepting = True
+        self._waker: _Waker | None = None
+
+    def _loop_waker(self) -> _Waker:
+        loop = asyncio.get_running_loop()
+        if self._waker is None or self._waker.loop is not loop:
+            self._waker = _Waker(loop)
+        return self._waker
 
     # -- artifacts --------------------------------------------------------------------------
     async def PutArtifact(self, request_iterator: AsyncIterator[pb.PutArtifactRequest], context: Context) -> pb.Artifact:  # noqa: N802
@@ -104,7 +113,12 @@ class ControlServicer(pb_grpc.ControlServicer):
             )
         finally:
             propagation.detach(token)
-        return pb.SubmitTaskResponse(task_id=task_id, existing=existing)
+        if not request.wait:
+            return pb.SubmitTaskResponse(task_id=task_id, existing=existing)
+        # Submit and wait in one call (a v0 addition): the task comes back once its end is
+        # committed to the journal; the call's own deadline bounds the wait.
+        view = await self._ended(task_id, None, include_output=True)
+        return pb.SubmitTaskResponse(task_id=task_id, existing=existing, task=_task(view))
 
     async def CancelTask(self, request: pb.CancelTaskRequest, context: Context) -> pb.CancelTaskResponse:  # noqa: N802
         cancelled = await asyncio.to_thread(self.node.cancel, request.task_id)
@@ -114,21 +128,8 @@ class ControlServicer(pb_grpc.ControlServicer):
         return _task(await asyncio.to_thread(self.node.view, request.task_id, request.include_output))
 
     async def WaitTask(self, request: pb.WaitTaskRequest, context: Context) -> pb.Task:  # noqa: N802
-        loop = asyncio.get_running_loop()
-        recorded: asyncio.Future[TaskView] = loop.create_future()
-        if self.node.when_recorded(request.task_id, lambda view: _resolve_threadsafe(loop, recorded, view)):
-            try:
-                view = await asyncio.wait_for(recorded, request.timeout_ms / 1000 if request.timeout_ms else None)
-            except TimeoutError:
-                raise WaitTimeout(f"timed out waiting for task {request.task_id}") from None
-        else:  # ended and recorded already (or unknown: `node.view` raises TaskNotFound)
-            recent = self.node.recent_view(request.task_id)
-            if recent is None:
-                return _task(await asyncio.to_thread(self.node.view, request.task_id, request.include_output))
-            view = recent
-        if not request.include_output:
-            view = TaskView(replace(view.result, stdout=b"", stderr=b""), view.input_digest, view.stdout_digest, view.stderr_digest)
-        return _task(view)
+        timeout_s = request.timeout_ms / 1000 if request.timeout_ms else None
+        return _task(await self._ended(request.task_id, timeout_s, request.include_output))
 
     async def ListTasks(self, request: pb.ListTasksRequest, context: Context) -> pb.ListTasksResponse:  # noqa: N802
         views = await asyncio.to_thread(self.node.list)
@@ -191,15 +192,34 @@ class ControlServicer(pb_grpc.ControlServicer):
             return await asyncio.to_thread(
                 self.node.submit, artifact_digest, input_bytes, input_digest, bindings, resources, args, env, idempotency_key
             )
-        loop = asyncio.get_running_loop()
-        committed: asyncio.Future[BaseException | None] = loop.create_future()
+        waker = self._loop_waker()
+        committed: asyncio.Future[BaseException | None] = waker.loop.create_future()
         task_id = self.node.submit_inline(
-            artifact_digest, input_bytes, bindings, resources, args, env, lambda error: _resolve_threadsafe(loop, committed, error)
+            artifact_digest, input_bytes, bindings, resources, args, env, lambda error: waker.resolve(committed, error)
         )
         error = await committed  # the row is durable before the client learns the id
         if error is not None:
             raise error
         return task_id, False
+
+    async def _ended(self, task_id: str, timeout_s: float | None, include_output: bool) -> TaskView:
+        """The task's view once its end is committed to the journal (`WaitTimeout` after
+        `timeout_s`); no thread waits: the journal thread resolves a future on this loop."""
+        waker = self._loop_waker()
+        recorded: asyncio.Future[TaskView] = waker.loop.create_future()
+        if self.node.when_recorded(task_id, lambda view: waker.resolve(recorded, view)):
+            try:
+                view = await asyncio.wait_for(recorded, timeout_s) if timeout_s is not None else await recorded
+            except TimeoutError:
+                raise WaitTimeout(f"timed out waiting for task {task_id}") from None
+        else:  # ended and recorded already (or unknown: `node.view` raises TaskNotFound)
+            recent = self.node.recent_view(task_id)
+            if recent is None:
+                return await asyncio.to_thread(self.node.view, task_id, include_output)
+            view = recent
+        if not include_output:
+            view = TaskView(replace(view.result, stdout=b"", stderr=b""), view.input_digest, view.stdout_digest, view.stderr_digest)
+        return view
 
     def _check_accepting(self) -> None:
         if not self.accepting:
@@ -216,16 +236,33 @@ def _task(view: TaskView) -> pb.Task:
     )
 
 
-def _resolve_threadsafe(loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any], value: Any) -> None:
-    def resolve() -> None:
-        if not future.done():  # a waiter that timed out has cancelled it
-            future.set_result(value)
+class _Waker:
+    """Resolves futures of one event loop from other threads, with one wake-up per burst.
 
-    _call_soon(loop, resolve)
+    Under load the journal thread announces many ends per commit; one `call_soon_threadsafe`
+    per future would cost a write to the loop's self-pipe and a loop wake-up each. Here the
+    first value of a burst schedules the drain and later ones ride along until it runs.
+    """
 
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._pending: list[tuple[asyncio.Future[Any], Any]] = []
+        self._lock = threading.Lock()
 
-def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
-    try:
-        loop.call_soon_threadsafe(callback)
-    except RuntimeError:  # the loop has closed: the daemon is gone, nobody is waiting
-        pass
+    def resolve(self, future: asyncio.Future[Any], value: Any) -> None:
+        """From any thread: `future.set_result(value)` on the loop, unless it is done by then."""
+        with self._lock:
+            self._pending.append((future, value))
+            if len(self._pending) > 1:
+                return  # a drain is already scheduled
+        try:
+            self.loop.call_soon_threadsafe(self._drain)
+        except RuntimeError:  # the loop has closed: the daemon is gone, nobody is waiting
+            pass
+
+    def _drain(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, []
+        for future, value in pending:
+            if not future.done():  # a waiter that timed out or left has cancelled it
+                future.set_result(value)

@@ -103,7 +103,7 @@ class StateBinding(_message.Message):
     def __init__(self, state: _Optional[str] = ..., mode: _Optional[_Union[Mode, str]] = ...) -> None: ...
 
 class SubmitTaskRequest(_message.Message):
-    __slots__ = ("artifact_digest", "input_ref", "state_bindings", "resources", "args", "env", "idempotency_key")
+    __slots__ = ("artifact_digest", "input_ref", "state_bindings", "resources", "args", "env", "idempotency_key", "wait")
     class EnvEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -118,6 +118,7 @@ class SubmitTaskRequest(_message.Message):
     ARGS_FIELD_NUMBER: _ClassVar[int]
     ENV_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    WAIT_FIELD_NUMBER: _ClassVar[int]
     artifact_digest: str
     input_ref: InputRef
     state_bindings: _containers.RepeatedCompositeFieldContainer[StateBinding]
@@ -125,7 +126,8 @@ class SubmitTaskRequest(_message.Message):
     args: StringList
     env: _containers.ScalarMap[str, str]
     idempotency_key: str
-    def __init__(self, artifact_digest: _Optional[str] = ..., input_ref: _Optional[_Union[InputRef, _Mapping]] = ..., state_bindings: _Optional[_Iterable[_Union[StateBinding, _Mapping]]] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., args: _Optional[_Union[StringList, _Mapping]] = ..., env: _Optional[_Mapping[str, str]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+    wait: bool
+    def __init__(self, artifact_digest: _Optional[str] = ..., input_ref: _Optional[_Union[InputRef, _Mapping]] = ..., state_bindings: _Optional[_Iterable[_Union[StateBinding, _Mapping]]] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., args: _Optional[_Union[StringList, _Mapping]] = ..., env: _Optional[_Mapping[str, str]] = ..., idempotency_key: _Optional[str] = ..., wait: _Optional[bool] = ...) -> None: ...
 
 class StringList(_message.Message):
     __slots__ = ("values",)
@@ -134,12 +136,14 @@ class StringList(_message.Message):
     def __init__(self, values: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SubmitTaskResponse(_message.Message):
-    __slots__ = ("task_id", "existing")
+    __slots__ = ("task_id", "existing", "task")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     EXISTING_FIELD_NUMBER: _ClassVar[int]
+    TASK_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     existing: bool
-    def __init__(self, task_id: _Optional[str] = ..., existing: _Optional[bool] = ...) -> None: ...
+    task: Task
+    def __init__(self, task_id: _Optional[str] = ..., existing: _Optional[bool] = ..., task: _Optional[_Union[Task, _Mapping]] = ...) -> None: ...
 
 class CancelTaskRequest(_message.Message):
     __slots__ = ("task_id",)

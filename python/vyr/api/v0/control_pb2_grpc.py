@@ -129,7 +129,7 @@ class ControlServicer:
 
     def SubmitTask(self, request, context):
         """Accepts a task and returns at once with its id (the same id again for a repeated
-        idempotency key).
+        idempotency key); with `wait`, returns once the task has ended, with the task.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
