@@ -2,14 +2,20 @@
 and 64 calls in flight, next to a bare grpc.aio echo service (the framework's floor) measured
 in the same run with the same message sizes.
 
-A VYR round trip is two calls (SubmitTask, then WaitTask returning the task with its output),
-so the floor is two echo calls of those request/response sizes, made with the same synchronous
-grpcio client from the same number of threads. The daemon and the echo server each run in
-their own process (`vyr daemon`, `python -c ECHO_SERVER`); the client is this process.
+A VYR round trip is one call: `SubmitTask` with `wait` (what `Client.run` sends), answered with
+the ended task and its output once the outcome is in the journal. The floor is one echo call of
+the same request and response sizes, made the same way:
+- round trip (one call at a time): `vyr.Client.run` against a synchronous grpcio call;
+- throughput: N calls kept in flight by N coroutines on one `grpc.aio` channel, for VYR (the
+  same `SubmitTask` request `Client.run` builds) and the echo alike; plus `Client.run` from 16
+  threads against 16 threads of synchronous echo calls, what a threaded `vyr.Client` user gets.
+The daemon and the echo server each run in their own process (`vyr daemon`,
+`python -c ECHO_SERVER`); the clients are this process, on the same two cores.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import shutil
@@ -18,24 +24,27 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import grpc
+import grpc.aio
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 HELLO_WASM = REPO / "workloads" / "build" / "hello.wasm"
 ROUND_TRIPS = 1000
 IN_FLIGHT = (1, 16, 64)
-THROUGHPUT_TASKS = 1600
+THREADS = 16
+THROUGHPUT_TASKS = 3200
 THROUGHPUT_ROUNDS = 3
 ECHO_METHOD = "/vyr.bench.Echo/Call"
+SUBMIT_METHOD = "/vyr.api.v0.Control/SubmitTask"
 
 # The floor: a grpc.aio server whose one method answers with as many bytes as the request's
-# first 4 bytes ask for (so one server can mirror both of VYR's calls' sizes).
+# first 4 bytes ask for (so it mirrors VYR's request and response sizes).
 ECHO_SERVER = """
 import asyncio, os, sys
 import grpc
@@ -77,7 +86,8 @@ def _stop(process: subprocess.Popen[str]) -> None:
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
-    """(a `vyr.Client` to a fresh `vyr daemon`, the digest of the signed `hello` guest)."""
+    """(a `vyr.Client` to a fresh `vyr daemon`, the digest of the signed `hello` guest); the
+    client's `endpoint` is the socket the grpc.aio cases dial."""
     from vyr.client import Client
     from vyr.keys import generate_key, sign_module
 
@@ -101,43 +111,44 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]
 
 
 @pytest.fixture(scope="module")
-def echo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[grpc.Channel]:
-    """A channel to the bare grpc.aio echo server."""
+def echo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The endpoint of the bare grpc.aio echo server."""
     socket = tmp_path_factory.mktemp("echo") / "echo.sock"
     process = _start([sys.executable, "-c", ECHO_SERVER, str(socket)], "listening")
     try:
-        with grpc.insecure_channel(f"unix:{socket}") as channel:
-            yield channel
+        yield f"unix:{socket}"
     finally:
         _stop(process)
 
 
 @pytest.fixture(scope="module")
-def sizes(daemon: tuple[Any, str]) -> dict[str, int]:
-    """Serialized sizes of VYR's two calls for `run(digest, b"hi")`, to mirror in the echo."""
-    from vyr.api.v0 import control_pb2 as pb
-
+def submit(daemon: tuple[Any, str]) -> Any:
+    """The `SubmitTask` request `Client.run(digest, b"hi")` sends."""
     client, digest = daemon
-    task = client.submit_task(digest, b"hi")
-    submit = pb.SubmitTaskRequest(artifact_digest=digest, input_ref=pb.InputRef(inline=b"hi"), resources=pb.Resources())
-    wait = pb.WaitTaskRequest(task_id=task.id, include_output=True)
-    response = client._stub.WaitTask(wait)
-    return {
-        "submit_request": submit.ByteSize(),
-        "submit_response": pb.SubmitTaskResponse(task_id=task.id).ByteSize(),
-        "wait_request": wait.ByteSize(),
-        "wait_response": response.ByteSize(),
-    }
+    request = client._submit_request(digest, b"hi", (), None, None, None, None)
+    request.wait = True
+    return request
+
+
+@pytest.fixture(scope="module")
+def sizes(daemon: tuple[Any, str], submit: Any) -> dict[str, int]:
+    """Serialized sizes of VYR's one call, to mirror in the echo."""
+    client, _digest = daemon
+    response = client._stub.SubmitTask(submit)
+    assert response.task.stdout == b"HI"
+    return {"request": submit.ByteSize(), "response": response.ByteSize()}
+
+
+def _echo_request(sizes: dict[str, int]) -> bytes:
+    return sizes["response"].to_bytes(4, "little").ljust(sizes["request"], b"r")
 
 
 def _echo_round_trip(channel: grpc.Channel, sizes: dict[str, int]) -> Callable[[], None]:
     call = channel.unary_unary(ECHO_METHOD)
-    first = sizes["submit_response"].to_bytes(4, "little").ljust(sizes["submit_request"], b"r")
-    second = sizes["wait_response"].to_bytes(4, "little").ljust(sizes["wait_request"], b"r")
+    request = _echo_request(sizes)
 
     def round_trip() -> None:
-        call(first)
-        assert len(call(second)) == sizes["wait_response"]
+        assert len(call(request)) == sizes["response"]
 
     return round_trip
 
@@ -163,16 +174,22 @@ def _spread(data: list[float]) -> dict[str, float]:
 
 @pytest.mark.parametrize("side", ["vyr", "echo"])
 def test_round_trip(benchmark: Any, side: str, request: pytest.FixtureRequest) -> None:
-    """One submit -> result at a time (p50/p99)."""
+    """One submit -> result at a time (p50/p99), synchronous clients."""
     sizes = request.getfixturevalue("sizes")
+    channel = None
     if side == "vyr":
         round_trip = _vyr_round_trip(request.getfixturevalue("daemon"))
-        label = "VYR daemon: Client.run(digest, b'hi') (SubmitTask + WaitTask)"
+        label = "VYR daemon: Client.run(digest, b'hi') (one SubmitTask call with wait)"
     else:
-        round_trip = _echo_round_trip(request.getfixturevalue("echo"), sizes)
-        label = "grpc.aio echo: 2 unary calls of the same sizes"
+        channel = grpc.insecure_channel(request.getfixturevalue("echo"))
+        round_trip = _echo_round_trip(channel, sizes)
+        label = "grpcio echo: 1 unary call of the same sizes (sync client)"
     benchmark.group = "daemon"
-    benchmark.pedantic(round_trip, rounds=ROUND_TRIPS, warmup_rounds=100, iterations=1)
+    try:
+        benchmark.pedantic(round_trip, rounds=ROUND_TRIPS, warmup_rounds=100, iterations=1)
+    finally:
+        if channel is not None:
+            channel.close()
     benchmark.extra_info.update(
         key=f"daemon_round_trip_{side}",
         label=label,
@@ -183,25 +200,103 @@ def test_round_trip(benchmark: Any, side: str, request: pytest.FixtureRequest) -
     )
 
 
+def _aio_batch(endpoint: str, method: str, request: Any, serializer: Any, deserializer: Any, check: Callable[[Any], None], in_flight: int) -> tuple[Callable[[], None], Callable[[], None]]:
+    """(one batch of THROUGHPUT_TASKS calls with `in_flight` coroutines on one grpc.aio
+    channel, a closer). The loop runs on its own thread; the batch blocks until it is done."""
+    loop = asyncio.new_event_loop()
+    runner = threading.Thread(target=loop.run_forever, name="bench-aio", daemon=True)
+    runner.start()
+
+    def on_loop(coroutine: Awaitable[Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, loop).result()  # type: ignore[arg-type]
+
+    async def open_channel() -> Any:
+        channel = grpc.aio.insecure_channel(endpoint)
+        return channel, channel.unary_unary(method, request_serializer=serializer, response_deserializer=deserializer)
+
+    channel, call = on_loop(open_channel())
+    per_caller = THROUGHPUT_TASKS // in_flight
+
+    async def caller() -> None:
+        for _ in range(per_caller):
+            check(await call(request))
+
+    async def batch() -> None:
+        await asyncio.gather(*(caller() for _ in range(in_flight)))
+
+    def close() -> None:
+        on_loop(channel.close())
+        loop.call_soon_threadsafe(loop.stop)
+        runner.join(10)
+        loop.close()
+
+    return (lambda: on_loop(batch())), close
+
+
+def _vyr_checked(response: Any) -> None:
+    assert response.task.stdout == b"HI"
+
+
 @pytest.mark.parametrize("in_flight", IN_FLIGHT)
 @pytest.mark.parametrize("side", ["vyr", "echo"])
 def test_throughput(benchmark: Any, side: str, in_flight: int, request: pytest.FixtureRequest) -> None:
-    """THROUGHPUT_TASKS round trips from `in_flight` client threads; tasks/s."""
+    """THROUGHPUT_TASKS round trips with `in_flight` calls outstanding on a grpc.aio channel."""
     sizes = request.getfixturevalue("sizes")
+    if side == "vyr":
+        from vyr.api.v0 import control_pb2 as pb
+
+        client, _digest = request.getfixturevalue("daemon")
+        batch, close = _aio_batch(
+            client.endpoint, SUBMIT_METHOD, request.getfixturevalue("submit"),
+            pb.SubmitTaskRequest.SerializeToString, pb.SubmitTaskResponse.FromString, _vyr_checked, in_flight,
+        )
+        what = "VYR daemon: SubmitTask(wait) via grpc.aio"
+    else:
+        expected = sizes["response"]
+
+        def check(response: bytes) -> None:
+            assert len(response) == expected
+
+        batch, close = _aio_batch(request.getfixturevalue("echo"), ECHO_METHOD, _echo_request(sizes), None, None, check, in_flight)
+        what = "grpc.aio echo: 1 call of the same sizes"
+    benchmark.group = "daemon"
+    try:
+        benchmark.pedantic(batch, rounds=THROUGHPUT_ROUNDS, warmup_rounds=1, iterations=1)
+    finally:
+        close()
+    tasks = (THROUGHPUT_TASKS // in_flight) * in_flight
+    benchmark.extra_info.update(
+        key=f"daemon_throughput_{side}_{in_flight}",
+        label=f"{what} x {tasks}, {in_flight} in flight",
+        baseline=side == "echo",
+        versus=f"daemon_throughput_echo_{in_flight}" if side == "vyr" else None,
+        tasks=tasks,
+        in_flight=in_flight,
+        tasks_per_s=tasks / benchmark.stats.stats.median,
+        cpus=os.cpu_count(),
+    )
+
+
+@pytest.mark.parametrize("side", ["vyr", "echo"])
+def test_threaded_client(benchmark: Any, side: str, request: pytest.FixtureRequest) -> None:
+    """THROUGHPUT_TASKS round trips from THREADS threads of synchronous calls (`vyr.Client`)."""
+    sizes = request.getfixturevalue("sizes")
+    channel = None
     if side == "vyr":
         round_trip = _vyr_round_trip(request.getfixturevalue("daemon"))
     else:
-        round_trip = _echo_round_trip(request.getfixturevalue("echo"), sizes)
-    per_thread = THROUGHPUT_TASKS // in_flight
+        channel = grpc.insecure_channel(request.getfixturevalue("echo"))
+        round_trip = _echo_round_trip(channel, sizes)
+    per_thread = THROUGHPUT_TASKS // THREADS
 
     def worker() -> None:
         for _ in range(per_thread):
             round_trip()
 
-    pool = ThreadPoolExecutor(in_flight)
+    pool = ThreadPoolExecutor(THREADS)
 
     def batch() -> None:
-        for future in [pool.submit(worker) for _ in range(in_flight)]:
+        for future in [pool.submit(worker) for _ in range(THREADS)]:
             future.result()
 
     benchmark.group = "daemon"
@@ -209,14 +304,17 @@ def test_throughput(benchmark: Any, side: str, in_flight: int, request: pytest.F
         benchmark.pedantic(batch, rounds=THROUGHPUT_ROUNDS, warmup_rounds=1, iterations=1)
     finally:
         pool.shutdown()
-    tasks = per_thread * in_flight
+        if channel is not None:
+            channel.close()
+    tasks = per_thread * THREADS
+    what = "VYR daemon: Client.run" if side == "vyr" else "grpcio echo: 1 sync call"
     benchmark.extra_info.update(
-        key=f"daemon_throughput_{side}_{in_flight}",
-        label=f"{'VYR daemon: Client.run' if side == 'vyr' else 'grpc.aio echo: 2 calls'} x {tasks}, {in_flight} in flight",
+        key=f"daemon_threads_{side}_{THREADS}",
+        label=f"{what} x {tasks}, {THREADS} client threads",
         baseline=side == "echo",
-        versus=f"daemon_throughput_echo_{in_flight}" if side == "vyr" else None,
+        versus=f"daemon_threads_echo_{THREADS}" if side == "vyr" else None,
         tasks=tasks,
-        in_flight=in_flight,
+        in_flight=THREADS,
         tasks_per_s=tasks / benchmark.stats.stats.median,
         cpus=os.cpu_count(),
     )
