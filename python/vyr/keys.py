@@ -71,6 +71,28 @@ def sign_module(
     return manifest_path, signature_path
 
 
+def read_signed_module(
+    module_path: str | os.PathLike[str],
+    manifest_path: str | os.PathLike[str] | None = None,
+    signature_path: str | os.PathLike[str] | None = None,
+) -> tuple[str, bytes, bytes, bytes]:
+    """(digest, manifest, signature, module) from MODULE, MODULE.manifest.json and MODULE.sig
+    (as `vyr sign` writes them), ready for `put_artifact`."""
+    import hashlib
+
+    module_path = Path(module_path)
+    manifest_path = Path(manifest_path or f"{module_path}.manifest.json")
+    signature_path = Path(signature_path or f"{module_path}.sig")
+    try:
+        module = module_path.read_bytes()
+        manifest = manifest_path.read_bytes()
+    except OSError as error:
+        hint = "; sign the module first with 'vyr sign MODULE --key KEY'" if not manifest_path.exists() else ""
+        raise InvalidArgument(f"cannot read {error.filename}: {error.strerror}{hint}") from None
+    signature = read_signature(signature_path)
+    return "sha256:" + hashlib.sha256(module).hexdigest(), manifest, signature, module
+
+
 def read_signature(path: str | os.PathLike[str]) -> bytes:
     """Reads a `.sig` file (128 hex digits)."""
     text = _read_text(path, "signature", InvalidSignature).strip()

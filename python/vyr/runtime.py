@@ -101,21 +101,9 @@ class Runtime:
         signature_path: str | os.PathLike[str] | None = None,
     ) -> Artifact:
         """Puts MODULE with MODULE.manifest.json and MODULE.sig (as `vyr sign` writes them)."""
-        from vyr.keys import read_signature
+        from vyr.keys import read_signed_module
 
-        module_path = Path(module_path)
-        manifest_path = Path(manifest_path or f"{module_path}.manifest.json")
-        signature_path = Path(signature_path or f"{module_path}.sig")
-        try:
-            module = module_path.read_bytes()
-            manifest = manifest_path.read_bytes()
-        except OSError as error:
-            raise InvalidArgument(
-                f"cannot read {error.filename}: {error.strerror}"
-                + ("; sign the module first with 'vyr sign MODULE --key KEY'" if not manifest_path.exists() else "")
-            ) from None
-        signature = read_signature(signature_path)
-        return self.put_artifact(_core.sha256_digest(module), manifest, signature, module)
+        return self.put_artifact(*read_signed_module(module_path, manifest_path, signature_path))
 
     def list_artifacts(self) -> list[Artifact]:
         """Stored artifacts."""
