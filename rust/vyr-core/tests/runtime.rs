@@ -21,6 +21,27 @@ fn with_timeout(ms: u64) -> SubmitRequest {
     SubmitRequest { resources: Resources { timeout_ms: Some(ms), ..Default::default() }, ..Default::default() }
 }
 
+/// With one run slot, waits until one of two tasks runs and returns (running, queued). Which one
+/// wins the slot is up to the worker pool, not the submission order.
+fn one_running_one_queued(
+    a: Arc<vyr_core::task::TaskRecord>,
+    b: Arc<vyr_core::task::TaskRecord>,
+) -> (Arc<vyr_core::task::TaskRecord>, Arc<vyr_core::task::TaskRecord>) {
+    loop {
+        match (a.snapshot().status, b.snapshot().status) {
+            (TaskStatus::Running, other) => {
+                assert_eq!(other, TaskStatus::Queued);
+                return (a, b);
+            }
+            (other, TaskStatus::Running) => {
+                assert_eq!(other, TaskStatus::Queued);
+                return (b, a);
+            }
+            _ => std::thread::sleep(Duration::from_millis(1)),
+        }
+    }
+}
+
 #[test]
 fn hello_writes_stdout_and_records_phases() {
     let node = node();
@@ -69,12 +90,9 @@ fn a_guest_sleeping_in_a_host_call_stops_at_its_deadline() {
 fn cancel_stops_a_running_and_a_queued_task() {
     let node = node_with(|config| config.max_running = 1);
     let spin = node.put_wat("spin", &command("(loop $l (br $l))", ""));
-    let running = node.runtime.submit_task(&spin, with_timeout(60_000)).unwrap();
-    let queued = node.runtime.submit_task(&spin, with_timeout(60_000)).unwrap();
-    while running.snapshot().status != TaskStatus::Running {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    assert_eq!(queued.snapshot().status, TaskStatus::Queued);
+    let a = node.runtime.submit_task(&spin, with_timeout(60_000)).unwrap();
+    let b = node.runtime.submit_task(&spin, with_timeout(60_000)).unwrap();
+    let (running, queued) = one_running_one_queued(a, b);
     assert!(node.runtime.cancel_task(&queued.id).unwrap());
     assert!(node.runtime.cancel_task(&running.id).unwrap());
     assert_eq!(queued.wait(Some(Duration::from_secs(5))).unwrap().status, TaskStatus::Cancelled);
@@ -241,11 +259,9 @@ fn bind_state_works_only_before_start() {
     let node = node_with(|config| config.max_running = 1);
     let spin = node.put_wat("spin", &command("(loop $l (br $l))", ""));
     node.runtime.create_state("late", "ephemeral").unwrap();
-    let first = node.runtime.submit_task(&spin, with_timeout(60_000)).unwrap();
-    let second = node.runtime.submit_task(&spin, with_timeout(60_000)).unwrap();
-    while first.snapshot().status != TaskStatus::Running {
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    let a = node.runtime.submit_task(&spin, with_timeout(60_000)).unwrap();
+    let b = node.runtime.submit_task(&spin, with_timeout(60_000)).unwrap();
+    let (first, second) = one_running_one_queued(a, b);
     node.runtime.bind_state(&second.id, "late", Mode::Ro).unwrap();
     assert_eq!(second.bindings().len(), 1);
     let error = node.runtime.bind_state(&first.id, "late", Mode::Ro).unwrap_err();
