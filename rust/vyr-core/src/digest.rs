@@ -20,16 +20,6 @@ impl Digest {
         Digest(Sha256::digest(bytes).into())
     }
 
-    /// Wraps a raw 32-byte hash.
-    pub fn from_raw(raw: [u8; 32]) -> Self {
-        Digest(raw)
-    }
-
-    /// The raw hash bytes.
-    pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-
     /// The 64 hex digits without the `sha256:` prefix (used for file names).
     pub fn hex(&self) -> String {
         hex::encode(self.0)

@@ -1,7 +1,6 @@
 //! The wasmtime engine: configuration, the WASI linker, compilation and the on-disk cache of
 //! compiled code keyed by (artifact digest, engine fingerprint).
 
-use std::fs;
 use std::hash::Hasher;
 use std::path::PathBuf;
 
@@ -85,11 +84,6 @@ impl WasmEngine {
             ))
         })?;
         Ok(Prepared { instance_pre, cache_hit })
-    }
-
-    /// Drops the cached compilation of an artifact (used when its bytes are found corrupt).
-    pub fn forget(&self, artifact: &VerifiedArtifact) {
-        let _ = fs::remove_file(self.cache_dir.join(format!("{}.cwasm", artifact.digest.hex())));
     }
 }
 

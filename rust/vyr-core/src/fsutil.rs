@@ -26,10 +26,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     let dir = parent(path)?;
     let temp = dir.join(temp_name("write"));
     let result = (|| {
-        let mut file = OpenOptions::new().write(true).create_new(true).mode(mode).open(&temp)
-            .map_err(|e| VyrError::io(&temp, e))?;
-        file.write_all(bytes).map_err(|e| VyrError::io(&temp, e))?;
-        file.sync_all().map_err(|e| VyrError::io(&temp, e))?;
+        write_synced(&temp, bytes, mode)?;
         fs::rename(&temp, path).map_err(|e| VyrError::io(path, e))?;
         sync_dir(&dir)
     })();
@@ -39,7 +36,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     result
 }
 
-/// Writes a file into a directory that is not yet visible (no rename needed), synced.
+/// Creates `path` (it must not exist yet), writes `bytes` and fsyncs the file.
 pub fn write_synced(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     let mut file = OpenOptions::new().write(true).create_new(true).mode(mode).open(path)
         .map_err(|e| VyrError::io(path, e))?;

@@ -332,11 +332,6 @@ impl Runtime {
             let _ = ticker.join();
         }
     }
-
-    /// Whether `shutdown` has begun.
-    pub fn is_stopping(&self) -> bool {
-        self.shared.stopping.load(Ordering::Acquire)
-    }
 }
 
 impl Drop for Runtime {
@@ -355,8 +350,7 @@ impl Shared {
         if let Some(loaded) = self.cell_for(*digest).get() {
             return Ok(loaded.artifact.manifest.clone());
         }
-        let (_, manifest, _) = self.store.read_signed_parts(digest)?;
-        Manifest::from_canonical_bytes(&manifest)
+        self.store.read_manifest(digest)
     }
 
     fn acquire_unique(&self, held: &[Ticket], state: &str, mode: Mode) -> Result<Ticket> {

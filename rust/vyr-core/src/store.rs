@@ -45,11 +45,6 @@ impl ArtifactStore {
         self.dir.join(digest.hex())
     }
 
-    /// Whether an artifact is stored.
-    pub fn contains(&self, digest: &Digest) -> bool {
-        self.path_for(digest).is_dir()
-    }
-
     /// Stores a verified artifact. Idempotent for the same manifest; refuses a different
     /// manifest for a module that is already stored.
     pub fn put(&self, artifact: &VerifiedArtifact) -> Result<()> {
@@ -98,12 +93,20 @@ impl ArtifactStore {
 
     /// The raw stored parts (module, manifest bytes, signature), unverified.
     pub fn read_signed_parts(&self, digest: &Digest) -> Result<(Vec<u8>, Vec<u8>, Vec<u8>)> {
-        let dir = self.path_for(digest);
-        if !dir.is_dir() {
-            return Err(VyrError::ArtifactNotFound(digest.to_string()));
-        }
-        let read = |name: &str| fs::read(dir.join(name)).map_err(|e| VyrError::io(dir.join(name), e));
-        Ok((read(MODULE)?, read(MANIFEST)?, read(SIGNATURE)?))
+        Ok((self.read_part(digest, MODULE)?, self.read_part(digest, MANIFEST)?, self.read_part(digest, SIGNATURE)?))
+    }
+
+    /// The stored manifest alone (unverified: the signature is checked when the module loads).
+    pub fn read_manifest(&self, digest: &Digest) -> Result<Manifest> {
+        Manifest::from_canonical_bytes(&self.read_part(digest, MANIFEST)?)
+    }
+
+    fn read_part(&self, digest: &Digest, name: &str) -> Result<Vec<u8>> {
+        let path = self.path_for(digest).join(name);
+        fs::read(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound if !self.path_for(digest).is_dir() => VyrError::ArtifactNotFound(digest.to_string()),
+            _ => VyrError::io(path, e),
+        })
     }
 
     /// Every stored artifact, sorted by name then digest. Unreadable entries are skipped.

@@ -178,17 +178,16 @@ impl TaskRecord {
     /// Runs `listener` once the task has ended (at once if it already has). Listeners run on
     /// the thread that ends the task, so they must be quick.
     pub fn on_end(&self, listener: Box<dyn FnOnce() + Send>) {
-        let ended = {
+        {
+            // Registered under the state lock, so `finish` (which marks the end under that lock
+            // before taking the listeners) either sees this listener or we see the end.
             let state = self.lock();
             if !state.status.is_terminal() {
                 self.listeners.lock().unwrap_or_else(|p| p.into_inner()).push(listener);
                 return;
             }
-            state.status.is_terminal()
-        };
-        if ended {
-            listener();
         }
+        listener();
     }
 
     /// Records the end. Only the first call counts.
