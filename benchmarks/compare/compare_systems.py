@@ -87,11 +87,14 @@ class VyrSystem:
         self._pids = pids
         self.digests: dict[str, str] = {}
         self._cold_count = 0
+        self._last_cold: str | None = None
         self.cold_put_s: list[float] = []  # the put part of each cold run
 
     def put(self, guest: str) -> str:
         if guest not in self.digests:
-            self.digests[guest] = self.node.put_module_file(self.guests / f"{guest}.wasm").digest
+            digest = self.node.put_module_file(self.guests / f"{guest}.wasm").digest
+            await_optimized(self.node, digest)
+            self.digests[guest] = digest
         return self.digests[guest]
 
     def prepare(self, workload: Workload) -> None:
@@ -139,6 +142,8 @@ class VyrSystem:
         """A signed variant of the guest this node has never seen (untimed)."""
         from vyr.keys import sign_module
 
+        if self._last_cold is not None:  # its background compile must not overlap this round
+            await_optimized(self.node, self._last_cold)
         self._cold_count += 1
         module = scratch / f"{workload.guest}-{self.name}-{self._cold_count}.wasm"
         source = (self.guests / f"{workload.guest}.wasm").read_bytes()
@@ -151,10 +156,23 @@ class VyrSystem:
         started = time.perf_counter()
         digest = self.node.put_module_file(module).digest
         self.cold_put_s.append(time.perf_counter() - started)
+        self._last_cold = digest
         return _vyr_outcome(self.node.run(digest, workload.stdin, **self._options(workload)))
 
     def memory_pids(self) -> list[int]:
         return list(self._pids)
+
+
+def await_optimized(node: Any, digest: str, timeout_s: float = 30.0) -> None:
+    """Runs the guest until its tasks report Cranelift's code: a new artifact first runs
+    Winch's baseline code while Cranelift compiles it in the background, and warm figures are
+    for the optimised code (and no compile may overlap a measurement). Any outcome will do:
+    only `usage["tier"]` is read."""
+    deadline = time.monotonic() + timeout_s
+    while node.run(digest, b"").usage.get("tier") != "optimized":
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{digest} still runs baseline code after {timeout_s} s")
+        time.sleep(0.01)
 
 
 def _vyr_outcome(result: Any) -> Outcome:

@@ -1,11 +1,17 @@
-//! The wasmtime engine: configuration, the WASI linker, compilation and the on-disk cache of
-//! compiled code keyed by (artifact digest, engine fingerprint).
+//! The wasmtime engines: configuration, the WASI linkers, tiered compilation and the on-disk
+//! cache of optimised code keyed by (artifact digest, engine fingerprint).
+//!
+//! A never-seen artifact is first compiled by Winch, wasmtime's single-pass baseline compiler
+//! (about ten times faster to compile than Cranelift, slower code), so its first task starts in
+//! milliseconds; Cranelift then compiles it in the background and its code replaces Winch's for
+//! later tasks and goes to the disk cache. Cached artifacts load Cranelift code directly.
 
 use std::hash::Hasher;
 use std::path::PathBuf;
 
 use sha2::{Digest as _, Sha256};
-use wasmtime::{Config, Engine, ExternType, InstancePre, InstanceAllocationStrategy, Linker, Module, PoolingAllocationConfig};
+use serde::Serialize;
+use wasmtime::{Config, Engine, ExternType, InstanceAllocationStrategy, InstancePre, Linker, Module, OptLevel, PoolingAllocationConfig, RegallocAlgorithm, Strategy};
 
 use crate::artifact::VerifiedArtifact;
 use crate::error::{Result, VyrError};
@@ -21,69 +27,120 @@ pub struct EngineSettings {
     pub pool_slots: u32,
 }
 
-/// A compiled module ready to instantiate, and whether it came from the disk cache.
+/// Which compiler produced a module's code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    /// Winch: compiled in one pass, quickly; replaced by optimised code once that is ready.
+    Baseline,
+    /// Cranelift: compiled with optimisations (or loaded from the disk cache).
+    Optimized,
+}
+
+impl Tier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Baseline => "baseline",
+            Tier::Optimized => "optimized",
+        }
+    }
+}
+
+/// A compiled module ready to instantiate, which tier compiled it and whether it came from
+/// the disk cache.
 pub struct Prepared {
     pub instance_pre: InstancePre<TaskCtx>,
+    pub tier: Tier,
     pub cache_hit: bool,
 }
 
-/// One wasmtime engine per node, shared by all tasks.
-pub struct WasmEngine {
+/// One engine and its WASI linker.
+struct Compiler {
     engine: Engine,
     linker: Linker<TaskCtx>,
+}
+
+impl Compiler {
+    fn new(config: &Config) -> Result<Self> {
+        let engine = Engine::new(config).map_err(|e| VyrError::Internal(format!("engine: {e:#}")))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p1::add_to_linker_async(&mut linker, |ctx: &mut TaskCtx| &mut ctx.wasi)
+            .map_err(|e| VyrError::Internal(format!("linker: {e:#}")))?;
+        Ok(Compiler { engine, linker })
+    }
+
+    fn link(&self, module: &Module) -> Result<InstancePre<TaskCtx>> {
+        check_command_exports(module)?;
+        self.linker.instantiate_pre(module).map_err(|e| {
+            VyrError::InvalidModule(format!(
+                "{e:#}: VYR provides only the wasi_snapshot_preview1 functions of a WASI preview1 command"
+            ))
+        })
+    }
+}
+
+/// The node's engines (optimising and baseline), shared by all tasks.
+pub struct WasmEngine {
+    optimizing: Compiler,
+    baseline: Compiler,
     cache_dir: PathBuf,
 }
 
 impl WasmEngine {
-    /// Builds the engine. `cache_root/<fingerprint>/` holds compiled code.
+    /// Builds the engines. `cache_root/<fingerprint>/` holds optimised compiled code.
     pub fn new(cache_root: PathBuf, settings: EngineSettings) -> Result<Self> {
-        let engine = Engine::new(&config(settings)).map_err(|e| VyrError::Internal(format!("engine: {e:#}")))?;
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p1::add_to_linker_async(&mut linker, |ctx: &mut TaskCtx| &mut ctx.wasi)
-            .map_err(|e| VyrError::Internal(format!("linker: {e:#}")))?;
-        let cache_dir = cache_root.join(fingerprint(&engine));
+        let optimizing = Compiler::new(&config(settings, Strategy::Cranelift))?;
+        let baseline = Compiler::new(&config(settings, Strategy::Winch))?;
+        let cache_dir = cache_root.join(fingerprint(&optimizing.engine));
         ensure_private_dir(&cache_dir)?;
-        Ok(WasmEngine { engine, linker, cache_dir })
+        Ok(WasmEngine { optimizing, baseline, cache_dir })
     }
 
-    /// The wasmtime engine (for epoch ticks and stores).
-    pub fn engine(&self) -> &Engine {
-        &self.engine
+    /// The wasmtime engines (for epoch ticks).
+    pub fn engines(&self) -> [&Engine; 2] {
+        [&self.optimizing.engine, &self.baseline.engine]
     }
 
-    /// Compiles (or loads from the cache) and links a verified artifact, refusing modules that
-    /// import anything VYR does not provide or do not export a command entry point.
+    /// Links a verified artifact as fast as possible: optimised code from the disk cache, else
+    /// a baseline compile (the caller then runs [`WasmEngine::optimize`] in the background),
+    /// else (a module Winch cannot compile) an optimised compile. Refuses modules that import
+    /// anything VYR does not provide or do not export a command entry point.
     pub fn prepare(&self, artifact: &VerifiedArtifact) -> Result<Prepared> {
-        let cache_path = self.cache_dir.join(format!("{}.cwasm", artifact.digest.hex()));
-        let cached = if cache_path.is_file() {
-            // SAFETY: files in the cache directory are written only by `prepare` below, from
-            // `Module::serialize` of a module compiled from verified bytes, atomically, in a
-            // directory private to the node's owner; the engine fingerprint in the path keeps a
-            // different wasmtime build or configuration from reading them.
-            unsafe { Module::deserialize_file(&self.engine, &cache_path) }.ok()
-        } else {
-            None
-        };
-        let cache_hit = cached.is_some();
-        let module = match cached {
-            Some(module) => module,
-            None => {
-                let module = Module::from_binary(&self.engine, &artifact.module)
-                    .map_err(|e| VyrError::InvalidModule(format!("does not compile: {e:#}")))?;
-                if let Ok(bytes) = module.serialize() {
-                    // The cache is an optimisation: failing to write it must not fail the task.
-                    let _ = write_atomic(&cache_path, &bytes, 0o600);
-                }
-                module
-            }
-        };
-        check_command_exports(&module)?;
-        let instance_pre = self.linker.instantiate_pre(&module).map_err(|e| {
-            VyrError::InvalidModule(format!(
-                "{e:#}: VYR provides only the wasi_snapshot_preview1 functions of a WASI preview1 command"
-            ))
-        })?;
-        Ok(Prepared { instance_pre, cache_hit })
+        if let Some(module) = self.cached(artifact) {
+            return Ok(Prepared { instance_pre: self.optimizing.link(&module)?, tier: Tier::Optimized, cache_hit: true });
+        }
+        match Module::from_binary(&self.baseline.engine, &artifact.module) {
+            Ok(module) => Ok(Prepared { instance_pre: self.baseline.link(&module)?, tier: Tier::Baseline, cache_hit: false }),
+            // Winch lacks a few proposals Cranelift has: let Cranelift decide (and report).
+            Err(_) => self.optimize(artifact),
+        }
+    }
+
+    /// Compiles an artifact with Cranelift and stores the code in the disk cache.
+    pub fn optimize(&self, artifact: &VerifiedArtifact) -> Result<Prepared> {
+        let module = Module::from_binary(&self.optimizing.engine, &artifact.module)
+            .map_err(|e| VyrError::InvalidModule(format!("does not compile: {e:#}")))?;
+        if let Ok(bytes) = module.serialize() {
+            // The cache is an optimisation: failing to write it must not fail the task.
+            let _ = write_atomic(&self.cache_path(artifact), &bytes, 0o600);
+        }
+        Ok(Prepared { instance_pre: self.optimizing.link(&module)?, tier: Tier::Optimized, cache_hit: false })
+    }
+
+    fn cache_path(&self, artifact: &VerifiedArtifact) -> PathBuf {
+        self.cache_dir.join(format!("{}.cwasm", artifact.digest.hex()))
+    }
+
+    fn cached(&self, artifact: &VerifiedArtifact) -> Option<Module> {
+        let path = self.cache_path(artifact);
+        if !path.is_file() {
+            return None;
+        }
+        // SAFETY: files in the cache directory are written only by `optimize`, from
+        // `Module::serialize` of a module compiled from verified bytes, atomically, in a
+        // directory private to the node's owner; the engine fingerprint in the path keeps a
+        // different wasmtime build or configuration from reading them.
+        unsafe { Module::deserialize_file(&self.optimizing.engine, &path) }.ok()
     }
 }
 
@@ -98,8 +155,19 @@ fn check_command_exports(module: &Module) -> Result<()> {
     }
 }
 
-fn config(settings: EngineSettings) -> Config {
+fn config(settings: EngineSettings, strategy: Strategy) -> Config {
     let mut config = Config::new();
+    config.strategy(strategy);
+    // One thread per compile: Winch's single pass over a small module gains nothing from a
+    // thread pool (its hand-offs cost more), and Cranelift runs in the background, where
+    // taking every core would slow the tasks running meanwhile.
+    config.parallel_compilation(false);
+    if matches!(strategy, Strategy::Winch) {
+        // Winch still has Cranelift compile the host<->Wasm trampolines (one per exported,
+        // imported or table function): at the fastest settings they cost a fraction as much.
+        config.cranelift_opt_level(OptLevel::None);
+        config.cranelift_regalloc_algorithm(RegallocAlgorithm::SinglePass);
+    }
     config.epoch_interruption(true);
     config.consume_fuel(true);
     // Proposals VYR does not need are off: less surface, and compiled code stays portable.

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use tokio::sync::{OnceCell, Semaphore};
 use crate::artifact::{verify, ArtifactParts, VerifiedArtifact};
 use crate::clock::now_unix_nanos;
 use crate::digest::Digest;
-use crate::engine::{EngineSettings, WasmEngine};
+use crate::engine::{EngineSettings, Prepared, Tier, WasmEngine};
 use crate::error::{Result, VyrError};
 use crate::exec::{execute, ExecSpec, Outcome, Preopen};
 use crate::fsutil::{ensure_private_dir, fill_random};
@@ -79,8 +79,27 @@ pub struct SubmitRequest {
 
 struct Loaded {
     artifact: VerifiedArtifact,
-    instance_pre: wasmtime::InstancePre<crate::limits::TaskCtx>,
+    /// Baseline code until the optimiser thread swaps in Cranelift's.
+    code: Mutex<Code>,
+    /// Loading it compiled the module (no optimised code was in the disk cache).
     compiled: bool,
+}
+
+#[derive(Clone)]
+struct Code {
+    instance_pre: wasmtime::InstancePre<crate::limits::TaskCtx>,
+    tier: Tier,
+}
+
+impl Loaded {
+    fn new(artifact: VerifiedArtifact, prepared: Prepared) -> Arc<Self> {
+        let code = Code { instance_pre: prepared.instance_pre, tier: prepared.tier };
+        Arc::new(Loaded { artifact, code: Mutex::new(code), compiled: !prepared.cache_hit })
+    }
+
+    fn code(&self) -> Code {
+        self.code.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
 
 struct Shared {
@@ -94,6 +113,8 @@ struct Shared {
     running: Semaphore,
     active: AtomicUsize,
     stopping: AtomicBool,
+    /// Artifacts running baseline code, for the optimiser thread (started on first use).
+    optimizer: Mutex<Option<(mpsc::Sender<Arc<Loaded>>, JoinHandle<()>)>>,
 }
 
 #[derive(Default)]
@@ -140,6 +161,7 @@ impl Runtime {
             tasks: Mutex::new(TaskTable::default()),
             active: AtomicUsize::new(0),
             stopping: AtomicBool::new(false),
+            optimizer: Mutex::new(None),
         });
         let ticker = spawn_ticker(Arc::downgrade(&shared))?;
         let handle = executor.handle().clone();
@@ -166,12 +188,30 @@ impl Runtime {
         let shared = &self.shared;
         let parts = ArtifactParts { claimed_digest: digest, manifest, signature, module };
         let artifact = verify(parts, &shared.trust, shared.config.limits.max_artifact_bytes)?;
-        let prepared = shared.engine.prepare(&artifact)?;
-        shared.store.put(&artifact)?;
+        // Compile and store at once: storing mostly waits on fsync, compiling on the CPU. A
+        // module that turns out not to compile is removed again (unless it was stored before).
+        let stored_before = shared.store.contains(&artifact.digest);
+        let (prepared, stored) = std::thread::scope(|scope| {
+            let storing = scope.spawn(|| shared.store.put(&artifact));
+            let prepared = shared.engine.prepare(&artifact);
+            let stored = storing.join().unwrap_or_else(|_| Err(VyrError::Internal("the artifact store thread panicked".into())));
+            (prepared, stored)
+        });
+        let prepared = match (prepared, stored) {
+            (Ok(prepared), Ok(())) => prepared,
+            (Err(error), Ok(())) => {
+                if !stored_before {
+                    shared.store.remove(&artifact.digest);
+                }
+                return Err(error);
+            }
+            (_, Err(error)) => return Err(error),
+        };
         let outcome = PutOutcome { digest: artifact.digest, manifest: artifact.manifest.clone() };
-        let loaded = Arc::new(Loaded { artifact, instance_pre: prepared.instance_pre, compiled: !prepared.cache_hit });
-        let cell = shared.cell_for(outcome.digest);
-        let _ = cell.set(loaded);
+        let loaded = Loaded::new(artifact, prepared);
+        if shared.cell_for(outcome.digest).set(loaded.clone()).is_ok() {
+            shared.optimize_later(&loaded);
+        }
         Ok(outcome)
     }
 
@@ -331,6 +371,13 @@ impl Runtime {
         if let Some(ticker) = ticker {
             let _ = ticker.join();
         }
+        // Queued compiles are finished (one per artifact first loaded by this process), so
+        // the disk cache holds optimised code for the next process, e.g. after `vyr artifact put`.
+        let optimizer = self.shared.optimizer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some((sender, handle)) = optimizer {
+            drop(sender);
+            let _ = handle.join();
+        }
     }
 }
 
@@ -376,6 +423,39 @@ impl Shared {
         }
     }
 
+    /// Queues an artifact running baseline code for a Cranelift compile on the optimiser
+    /// thread, which swaps the optimised code in (tasks already running keep theirs).
+    fn optimize_later(self: &Arc<Self>, loaded: &Arc<Loaded>) {
+        if loaded.code().tier != Tier::Baseline {
+            return;
+        }
+        let mut optimizer = self.optimizer.lock().unwrap_or_else(|p| p.into_inner());
+        let queued = match optimizer.as_ref() {
+            Some((sender, _)) => sender.send(loaded.clone()).is_ok(),
+            None => false,
+        };
+        if queued {
+            return;
+        }
+        let (sender, receiver) = mpsc::channel::<Arc<Loaded>>();
+        let _ = sender.send(loaded.clone());
+        let shared = Arc::downgrade(self);
+        let spawned = std::thread::Builder::new().name("vyr-optimize".into()).spawn(move || {
+            // Ends once the runtime has shut down (dropping the sender) and the queue is empty.
+            while let Ok(loaded) = receiver.recv() {
+                let Some(shared) = shared.upgrade() else { return };
+                // Cranelift refusing what Winch compiled would be a wasmtime bug: keep the baseline code.
+                if let Ok(prepared) = shared.engine.optimize(&loaded.artifact) {
+                    *loaded.code.lock().unwrap_or_else(|p| p.into_inner()) =
+                        Code { instance_pre: prepared.instance_pre, tier: prepared.tier };
+                }
+            }
+        });
+        if let Ok(handle) = spawned {
+            *optimizer = Some((sender, handle));
+        } // else: no thread to spare; the artifact keeps its baseline code, which is correct
+    }
+
     /// The loaded artifact, loading (verify + compile or cache) on first use.
     async fn load(self: &Arc<Self>, digest: Digest) -> Result<(Arc<Loaded>, bool)> {
         let cell = self.cell_for(digest);
@@ -389,7 +469,9 @@ impl Shared {
                     let limit = shared.config.limits.max_artifact_bytes;
                     let artifact = shared.store.load(&digest, &shared.trust, limit)?;
                     let prepared = shared.engine.prepare(&artifact)?;
-                    Ok::<_, VyrError>(Arc::new(Loaded { artifact, instance_pre: prepared.instance_pre, compiled: !prepared.cache_hit }))
+                    let loaded = Loaded::new(artifact, prepared);
+                    shared.optimize_later(&loaded);
+                    Ok::<_, VyrError>(loaded)
                 })
                 .await
                 .map_err(|e| VyrError::Internal(format!("loader: {e}")))?
@@ -486,7 +568,8 @@ async fn run_phases(shared: &Arc<Shared>, task: &Arc<TaskRecord>, job: Job) {
         stdout_cap: limits.max_stdout_bytes,
         stderr_cap: limits.max_stderr_bytes,
     };
-    let report = execute(&loaded.instance_pre, spec, task.cancel.clone()).await;
+    let code = loaded.code();
+    let report = execute(&code.instance_pre, spec, task.cancel.clone()).await;
     // Commit writers' changes only on success; anything else leaves the states untouched.
     let mut commit_error = None;
     for (ticket, dir) in &work_dirs {
@@ -506,6 +589,7 @@ async fn run_phases(shared: &Arc<Shared>, task: &Arc<TaskRecord>, job: Job) {
         state.usage.fuel_used = report.fuel_used;
         state.usage.cold = cold;
         state.usage.compiled = cold && loaded.compiled;
+        state.usage.tier = Some(code.tier);
         state.stdout = report.stdout.into();
         state.stderr = report.stderr.into();
         let (status, exit_code, trap_code, reason) = match (report.outcome, commit_error) {
@@ -566,7 +650,9 @@ fn spawn_ticker(shared: std::sync::Weak<Shared>) -> Result<JoinHandle<()>> {
                 if shared.stopping.load(Ordering::Acquire) && shared.active.load(Ordering::Acquire) == 0 {
                     return;
                 }
-                shared.engine.engine().increment_epoch();
+                for engine in shared.engine.engines() {
+                    engine.increment_epoch();
+                }
                 tick += 1;
                 if tick % 100 == 0 {
                     shared.states.sweep();

@@ -45,6 +45,16 @@ impl ArtifactStore {
         self.dir.join(digest.hex())
     }
 
+    /// Whether an artifact with this digest is stored.
+    pub fn contains(&self, digest: &Digest) -> bool {
+        self.path_for(digest).is_dir()
+    }
+
+    /// Removes a stored artifact (one that was stored but then failed to compile).
+    pub fn remove(&self, digest: &Digest) {
+        let _ = fs::remove_dir_all(self.path_for(digest));
+    }
+
     /// Stores a verified artifact. Idempotent for the same manifest; refuses a different
     /// manifest for a module that is already stored.
     pub fn put(&self, artifact: &VerifiedArtifact) -> Result<()> {

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::cancel::CancelToken;
 use crate::digest::Digest;
+use crate::engine::Tier;
 use crate::error::{Result, VyrError};
 use crate::resources::Granted;
 use crate::state::{Mode, Ticket};
@@ -68,6 +69,9 @@ pub struct Usage {
     pub compiled: bool,
     /// The artifact was loaded for this task (not already in memory): a cold start.
     pub cold: bool,
+    /// Which compiler's code ran (None if it never started): baseline (Winch, until
+    /// Cranelift's is ready) or optimized.
+    pub tier: Option<Tier>,
 }
 
 /// The mutable part of a task.

@@ -5,11 +5,12 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{command, node, node_with, signed};
+use common::{command, node, node_with, signed, Node};
 use vyr_core::runtime::SubmitRequest;
 use vyr_core::resources::Resources;
 use vyr_core::state::Mode;
 use vyr_core::task::TaskStatus;
+use vyr_core::engine::Tier;
 use vyr_core::VyrError;
 
 fn run(node: &common::Node, digest: &str, request: SubmitRequest) -> vyr_core::task::TaskState {
@@ -215,6 +216,28 @@ fn compiled_code_is_reused_after_a_restart() {
     assert_eq!(result.status, TaskStatus::Succeeded);
     assert!(result.usage.cold, "first task after restart loads the artifact");
     assert!(!result.usage.compiled, "but does not recompile it");
+    assert_eq!(result.usage.tier, Some(Tier::Optimized), "the cache holds Cranelift's code");
+}
+
+#[test]
+fn a_new_artifact_runs_baseline_code_until_its_optimised_code_is_ready() {
+    let Node { runtime, key, dir: _dir } = node();
+    let module = wat::parse_str(command("", "")).unwrap();
+    let (digest, manifest, signature) = signed(&key, "m", &module);
+    runtime.put_artifact(&digest, &manifest, &signature, Arc::from(module)).unwrap();
+    let first = runtime.submit_task(&digest, SubmitRequest::default()).unwrap().wait(None).unwrap();
+    assert_eq!(first.status, TaskStatus::Succeeded);
+    assert!(first.usage.tier.is_some());
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let result = runtime.submit_task(&digest, SubmitRequest::default()).unwrap().wait(None).unwrap();
+        assert_eq!(result.status, TaskStatus::Succeeded, "both tiers run the guest alike");
+        if result.usage.tier == Some(Tier::Optimized) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "Cranelift's code never replaced Winch's");
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 const STATE_GUEST: &str = r#"(module

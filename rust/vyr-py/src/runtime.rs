@@ -359,6 +359,7 @@ fn result_dict<'py>(py: Python<'py>, record: &TaskRecord, state: &TaskState) -> 
     usage.set_item("fuel_used", state.usage.fuel_used)?;
     usage.set_item("compiled", state.usage.compiled)?;
     usage.set_item("cold", state.usage.cold)?;
+    usage.set_item("tier", state.usage.tier.map(|tier| tier.as_str()))?;
     dict.set_item("usage", usage)?;
     let granted = PyDict::new(py);
     granted.set_item("memory_bytes", record.granted.memory_bytes)?;
