@@ -16,6 +16,7 @@ from pathlib import Path
 from vyr.errors import DigestMismatch, InvalidDigest, NotFound
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_KNOWN_LIMIT = 65536  # digests remembered as stored, so a repeated output costs no stat call
 EMPTY_DIGEST = "sha256:" + hashlib.sha256(b"").hexdigest()
 
 
@@ -36,6 +37,7 @@ class BlobStore:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root) / "sha256"
         self.root.mkdir(parents=True, exist_ok=True)
+        self._known: set[str] = set()
         for directory in (self.root.parent, self.root):
             os.chmod(directory, 0o700)  # inputs and outputs are the users' data
 
@@ -44,12 +46,17 @@ class BlobStore:
         digest = digest_of(data)
         if expected_digest and expected_digest != digest:
             raise DigestMismatch(f"input hashes to {digest}, not {expected_digest}")
+        if digest in self._known:  # blobs are never deleted while the node runs
+            return digest
         path = self._path(digest)
         if not path.exists():
             temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
             with open(temporary, "wb") as handle:
                 handle.write(data)
             os.replace(temporary, path)
+        if len(self._known) >= _KNOWN_LIMIT:
+            self._known.clear()
+        self._known.add(digest)
         return digest
 
     def get(self, digest: str) -> bytes:

@@ -176,3 +176,23 @@ class HttpReceiver:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def main() -> None:
+    """`python receiver.py PORT`: an OTLP/gRPC receiver in its own process (as a collector
+    is), for benchmarks; prints "ready", then answers each "spans" line on stdin with the
+    number of spans received so far. Ends when stdin closes."""
+    import sys
+
+    receiver = GrpcReceiver(int(sys.argv[1])).start()
+    print("ready", flush=True)
+    for line in sys.stdin:
+        if line.strip() == "spans":
+            with receiver.received.lock:
+                count = len(receiver.received.spans)
+            print(count, flush=True)
+    receiver.stop()
+
+
+if __name__ == "__main__":
+    main()

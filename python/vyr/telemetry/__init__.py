@@ -4,7 +4,7 @@
     records.py   a task's spans as plain records          hub.py      history + subscribers
     metrics.py   aggregates (+ OpenTelemetry instruments)   streams.py  filters, iteration
     pipeline.py  `Telemetry`: SDK wiring                   export.py   counting batch export
-    spool.py     on-disk spool for outages                 tracing.py  records -> OTel API
+    spool.py     on-disk spool for outages                 otlp.py     records -> OTLP request
     observer.py  the Runtime's hook and the telemetry thread
     propagation.py  W3C traceparent from gRPC metadata
 

@@ -1,6 +1,6 @@
-"""Span delivery: a bounded batch processor that counts every span it loses, in front of the
-standard OTLP exporters (gRPC or HTTP, configured by `OTEL_EXPORTER_OTLP_*`), with the optional
-spool for outages.
+"""Span delivery: a bounded batch processor for sampled tasks' span records that counts every
+span it loses, in front of the standard OTLP exporters (gRPC or HTTP, configured by
+`OTEL_EXPORTER_OTLP_*`), with the optional spool for outages.
 
 Why not the SDK's `BatchSpanProcessor`: it drops silently when its queue is full and gives a
 failed batch up, where VYR must count drops exactly, keep task throughput while the collector is
@@ -18,11 +18,12 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource as ResourceProto
 
+from vyr.telemetry import otlp
 from vyr.telemetry.config import protocol
+from vyr.telemetry.records import SpanRecord
 from vyr.telemetry.spool import Spool
 
 log = logging.getLogger("vyr.telemetry")
@@ -48,7 +49,7 @@ def otlp_sender() -> Send:
                 return data  # type: ignore[no-any-return]
 
             def _count_data(self, data: Any) -> int:
-                return sum(len(s.spans) for r in data.resource_spans for s in r.scope_spans)
+                return otlp.span_count(data)
 
         grpc_exporter = EncodedGrpcExporter()
         from opentelemetry.sdk.trace.export import SpanExportResult
@@ -61,16 +62,18 @@ def otlp_sender() -> Send:
     return lambda request: bool(http_exporter._client.export(request.SerializePartialToString()).success)
 
 
-class CountingBatchProcessor(SpanProcessor):
+class CountingBatchProcessor:
     """Batches sampled spans to `send`; counts exported and dropped spans by reason."""
 
-    def __init__(self, send: Send, spool: Spool | None = None) -> None:
+    def __init__(self, send: Send, resource: ResourceProto | None = None, spool: Spool | None = None) -> None:
         self.max_queue = _env_int("OTEL_BSP_MAX_QUEUE_SIZE", 2048)
         self.max_batch = min(self.max_queue, _env_int("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512))
         self.delay_s = _env_int("OTEL_BSP_SCHEDULE_DELAY", 5000) / 1000
         self._send = send
+        self.resource = resource or ResourceProto()
         self.spool = spool
-        self._queue: deque[ReadableSpan] = deque()
+        self._queue: deque[SpanRecord] = deque()
+        self._trace_states: dict[str, str] = {}  # trace id -> the caller's tracestate, if any
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._idle = threading.Condition(self._lock)
@@ -83,18 +86,17 @@ class CountingBatchProcessor(SpanProcessor):
         self._thread = threading.Thread(target=self._run, name="vyr-span-export", daemon=True)
         self._thread.start()
 
-    # -- SpanProcessor --------------------------------------------------------------------------
-    def on_start(self, span: Any, parent_context: Any = None) -> None:
-        pass
-
-    def on_end(self, span: ReadableSpan) -> None:
-        if not span.context.trace_flags.sampled:
-            return
+    # -- intake -----------------------------------------------------------------------------------
+    def enqueue(self, spans: list[SpanRecord], trace_state: str = "") -> None:
+        """Queues a sampled task's spans (as many as fit: the rest are counted dropped)."""
         with self._lock:
-            if self._stopping or len(self._queue) >= self.max_queue:
-                self.dropped["queue_full"] += 1
-                return
-            self._queue.append(span)
+            room = 0 if self._stopping else max(0, self.max_queue - len(self._queue))
+            if room < len(spans):
+                self.dropped["queue_full"] += len(spans) - room
+                spans = spans[:room]
+            self._queue.extend(spans)
+            if trace_state and spans:
+                self._trace_states[spans[0].trace_id] = trace_state
             full = len(self._queue) >= self.max_batch
         if full:
             self._wake.set()
@@ -173,8 +175,14 @@ class CountingBatchProcessor(SpanProcessor):
             self._down_until = time.monotonic() + self._probe_s
             self._probe_s = min(PROBE_MAX_S, self._probe_s * 2)
 
-    def _deliver(self, batch: Sequence[ReadableSpan]) -> None:
-        request = encode_spans(batch)
+    def _deliver(self, batch: Sequence[SpanRecord]) -> None:
+        states: dict[str, str] = {}
+        if self._trace_states:
+            with self._lock:
+                for trace_id in {record.trace_id for record in batch}:
+                    if trace_id in self._trace_states:
+                        states[trace_id] = self._trace_states.pop(trace_id)
+        request = otlp.encode(self.resource, batch, states)
         # While the link is known to be down, skip the exporter's retry loop: spool at once (or,
         # when stopping, count as dropped).
         if not self._link_down():

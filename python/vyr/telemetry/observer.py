@@ -18,6 +18,7 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import SpanKind
 
 from vyr.telemetry.config import Settings
@@ -28,6 +29,7 @@ from vyr.telemetry.records import ROOT, TaskTrace, TraceContext, build_task_span
 from vyr.types import Artifact, TaskResult
 
 log = logging.getLogger("vyr.telemetry")
+_TRACE_ID_LIMIT = (1 << 64) - 1  # TraceIdRatioBased compares the trace id's low 64 bits
 VERIFICATION_ERRORS = frozenset({"InvalidSignature", "UntrustedSigner", "DigestMismatch", "InvalidManifest", "InvalidModule"})
 
 
@@ -43,8 +45,9 @@ class TaskObserver:
     ) -> None:
         self.settings = settings or (telemetry.settings if telemetry else Settings.from_env())
         self.telemetry = telemetry
-        self._tracer = telemetry.tracer if telemetry else None
+        self._export = telemetry.processor if telemetry else None
         self._sampler = telemetry.sampler if telemetry else None
+        self._ratio_bound = _root_ratio_bound(self._sampler)
         self._list_artifacts = list_artifacts
         self._signers: dict[str, str] = {}
         self._in_flight: dict[str, Any] = {}
@@ -64,14 +67,22 @@ class TaskObserver:
     # -- the Runtime's hook ----------------------------------------------------------------------
     def submitting(self) -> TraceContext | None:
         """Before the core's submit: the trace decision. None: this task is not observed."""
-        if self._tracer is None and not self.record_all:
+        if self._export is None and not self.record_all:
             return None
-        context = TraceContext(time.time_ns())
         parent = otel_context.get_current()
         caller = trace.get_current_span(parent).get_span_context()
+        if not caller.is_valid and self._ratio_bound is not None:
+            # The sampler's own rule for a root (TraceIdRatioBased), without its result objects:
+            # an unsampled task then costs well under a microsecond here.
+            trace_id = random.getrandbits(128) or 1
+            sampled = (trace_id & _TRACE_ID_LIMIT) < self._ratio_bound
+            if not sampled and not self.record_all:
+                return None
+            return TraceContext(time.time_ns(), format(trace_id, "032x"), sampled=sampled)
+        context = TraceContext(time.time_ns())
         if caller.is_valid:
             context.trace_id, context.parent_span_id = format(caller.trace_id, "032x"), format(caller.span_id, "016x")
-            context.parent = parent
+            context.trace_state = caller.trace_state.to_header() if caller.trace_state else ""
             trace_id = caller.trace_id
         else:
             trace_id = random.getrandbits(128) or 1
@@ -151,10 +162,8 @@ class TaskObserver:
         result = TaskResult.from_core(handle.snapshot())
         self._in_flight.pop(result.id, None)
         spans = build_task_spans(result, context, self.signer(result.artifact))
-        if context.sampled and self._tracer is not None and self.telemetry is not None:
-            from vyr.telemetry.tracing import emit
-
-            emit(self._tracer, self.telemetry.ids, spans, context)
+        if context.sampled and self._export is not None:
+            self._export.enqueue(spans, context.trace_state)
         if self.record_all:
             self.metrics.task_ended(result)
             self.traces.publish(TaskTrace(result.id, result.artifact, result.status, spans), _stamp_spans)
@@ -206,6 +215,17 @@ class _Marker:
 
     def __init__(self, done: threading.Event) -> None:
         self.done = done
+
+
+def _root_ratio_bound(sampler: Any) -> int | None:
+    """The trace-id bound under which `sampler` samples a root (no parent), when it is the SDK's
+    TraceIdRatioBased, alone or as ParentBased's root (the OTEL_TRACES_SAMPLER default); None
+    for any other sampler, which is then asked each time."""
+    if isinstance(sampler, ParentBased):
+        sampler = getattr(sampler, "_root", None)
+    if isinstance(sampler, TraceIdRatioBased):
+        return int(sampler.bound)
+    return None
 
 
 def _stamp_spans(cursor: int, item: TaskTrace) -> None:

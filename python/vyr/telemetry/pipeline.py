@@ -1,45 +1,19 @@
 """`Telemetry`: the OpenTelemetry SDK wired once from the environment (resource, sampler,
-span processor and exporter, metric reader). Library code then uses only the API objects it
-hands out (`tracer`, `meter`).
+the span batch processor in front of the OTLP exporter, metric reader). The observer uses what
+it hands out (`sampler`, `processor`, `meter`).
 """
 
 from __future__ import annotations
 
 import atexit
 import os
-import random
 import threading
 from typing import Any
-
-from opentelemetry import trace
-from opentelemetry.sdk.trace.id_generator import IdGenerator
 
 from vyr.telemetry.config import Settings, protocol
 
 _DEFAULT: Telemetry | None = None
 _DEFAULT_LOCK = threading.Lock()
-
-
-class PresetIds(IdGenerator):
-    """Random ids, unless the calling thread preset the next ones: spans replayed from the
-    phase clock keep the ids the streams already show and the sampler already decided on."""
-
-    def __init__(self) -> None:
-        self._local = threading.local()
-
-    def preset(self, trace_id: int, span_id: int) -> None:
-        """The next `generate_*` calls on this thread return these."""
-        self._local.trace_id, self._local.span_id = trace_id, span_id
-
-    def generate_span_id(self) -> int:
-        value: int = getattr(self._local, "span_id", 0)
-        self._local.span_id = 0
-        return value or random.getrandbits(64) or 1
-
-    def generate_trace_id(self) -> int:
-        value: int = getattr(self._local, "trace_id", 0)
-        self._local.trace_id = 0
-        return value or random.getrandbits(128) or 1
 
 
 def _resource() -> Any:
@@ -70,11 +44,9 @@ class Telemetry:
         metric_exporter: Any = None,
     ) -> None:
         self.settings = settings or Settings.from_env()
-        self.ids = PresetIds()
         self.tracer_provider: Any = None
         self.meter_provider: Any = None
         self.processor: Any = None
-        self.tracer: trace.Tracer | None = None
         self.sampler: Any = None
         self.meter: Any = None
         resource = _resource() if (self.settings.export_traces or self.settings.export_metrics) else None
@@ -84,12 +56,14 @@ class Telemetry:
             from vyr.telemetry.export import CountingBatchProcessor, otlp_sender
             from vyr.telemetry.spool import Spool
 
+            from vyr.telemetry.otlp import resource_to_proto
+
             spool = Spool(self.settings.spool_dir, self.settings.spool_max_bytes) if self.settings.spool_dir else None
-            self.tracer_provider = TracerProvider(resource=resource, sampler=sampler, id_generator=self.ids)
-            self.processor = CountingBatchProcessor(send or otlp_sender(), spool)
-            self.tracer_provider.add_span_processor(self.processor)
+            # The provider resolves OTEL_TRACES_SAMPLER and carries the resource; spans do not
+            # go through it (the processor encodes span records itself: see otlp.py).
+            self.tracer_provider = TracerProvider(resource=resource, sampler=sampler)
+            self.processor = CountingBatchProcessor(send or otlp_sender(), resource_to_proto(resource.attributes), spool)
             self.sampler = self.tracer_provider.sampler
-            self.tracer = self.tracer_provider.get_tracer("vyr.telemetry")
         if self.settings.export_metrics:
             from opentelemetry.sdk.metrics import MeterProvider
             from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
@@ -100,14 +74,14 @@ class Telemetry:
 
     @classmethod
     def default(cls) -> Telemetry:
-        """The process-wide instance from the environment, made once, flushed at exit, and
-        registered as the global providers unless the application set its own."""
+        """The process-wide instance from the environment, made once, flushed at exit; its
+        meter provider becomes the global one unless the application set its own. (Its tracer
+        provider does not: VYR exports its span records itself, so spans an application made
+        through that provider would go nowhere. Applications bring their own.)"""
         global _DEFAULT
         with _DEFAULT_LOCK:
             if _DEFAULT is None:
                 _DEFAULT = cls()
-                if _DEFAULT.tracer_provider is not None:
-                    trace.set_tracer_provider(_DEFAULT.tracer_provider)
                 if _DEFAULT.meter_provider is not None:
                     from opentelemetry import metrics
 
@@ -121,13 +95,15 @@ class Telemetry:
 
     def flush(self, timeout_s: float = 10.0) -> None:
         """Sends what is queued now (spans, then a metric collection)."""
-        if self.tracer_provider is not None:
-            self.tracer_provider.force_flush(int(timeout_s * 1000))
+        if self.processor is not None:
+            self.processor.force_flush(int(timeout_s * 1000))
         if self.meter_provider is not None:
             self.meter_provider.force_flush(int(timeout_s * 1000))
 
     def shutdown(self) -> None:
         """Flushes and stops the exporters (idempotent)."""
+        if self.processor is not None:
+            self.processor.shutdown()
         if self.tracer_provider is not None:
             self.tracer_provider.shutdown()
             self.tracer_provider = None

@@ -1,7 +1,7 @@
 """A task's spans as plain records, built from the core's phase clock (no OpenTelemetry here).
 
 The same records feed the streams (`stream_traces`) and, for sampled tasks, the OTLP export
-(`tracing.py` replays them through the OpenTelemetry API with their explicit times).
+(`otlp.py` encodes them as OTLP with their explicit times).
 
     vyr.submit (server)        submit call .. result delivered
       vyr.artifact.load        queued .. artifact ready (verify + compile, or the cached module)
@@ -67,7 +67,7 @@ class TraceContext:
     trace_id: str = ""
     parent_span_id: str = ""
     sampled: bool = False
-    parent: Any = None  # the OpenTelemetry context to parent the exported root on
+    trace_state: str = ""  # the caller's W3C tracestate, carried on by the exported spans
     delivered_ns: int = 0  # set by the end callback
 
 
@@ -168,6 +168,8 @@ def build_task_spans(result: TaskResult, context: TraceContext, signer: str = ""
             "vyr.usage.peak_memory_bytes": int(result.usage.get("peak_memory_bytes") or 0),
             "vyr.usage.fuel_used": int(result.usage.get("fuel_used") or 0),
         }
+        if result.usage.get("tier"):
+            execute["vyr.code.tier"] = str(result.usage["tier"])  # baseline (Winch) or optimized
         child("vyr.execute", started, ended, execute, error=failed)
     complete: dict[str, AttributeValue] = {"vyr.task.status": result.status}
     if result.exit_code is not None:
