@@ -10,7 +10,9 @@ the same request and response sizes, made the same way:
   same `SubmitTask` request `Client.run` builds) and the echo alike; plus `Client.run` from 16
   threads against 16 threads of synchronous echo calls, what a threaded `vyr.Client` user gets.
 The daemon and the echo server each run in their own process (`vyr daemon`,
-`python -c ECHO_SERVER`); the clients are this process, on the same two cores.
+`python -c ECHO_SERVER`); the clients are this process, on the same two cores. A third server,
+`benchmarks/daemon_floor.py`, is grpc.aio over the runtime with nothing else (no journal,
+authentication, limits or telemetry): the floor for any grpc.aio daemon over this runtime.
 """
 
 from __future__ import annotations
@@ -111,6 +113,29 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]
 
 
 @pytest.fixture(scope="module")
+def floor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """(endpoint, digest of `hello`) of the bare grpc.aio-over-runtime server."""
+    from vyr.keys import generate_key, sign_module
+
+    directory = tmp_path_factory.mktemp("floor")
+    key, public = generate_key(directory / "bench.key")
+    shutil.copy(HELLO_WASM, directory / "hello.wasm")
+    sign_module(directory / "hello.wasm", key)
+    socket = directory / "floor.sock"
+    command = [sys.executable, str(REPO / "benchmarks" / "daemon_floor.py"), str(socket), str(directory / "home"), str(directory / "hello.wasm"), str(public)]
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line.startswith("listening "):
+        raise RuntimeError(f"daemon_floor.py: {line}{process.stdout.read()}")
+    threading.Thread(target=process.stdout.read, daemon=True).start()
+    try:
+        yield f"unix:{socket}", line.split()[1]
+    finally:
+        _stop(process)
+
+
+@pytest.fixture(scope="module")
 def echo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The endpoint of the bare grpc.aio echo server."""
     socket = tmp_path_factory.mktemp("echo") / "echo.sock"
@@ -172,7 +197,29 @@ def _spread(data: list[float]) -> dict[str, float]:
     return {"p50_s": rank(0.50), "p99_s": rank(0.99), "min_s": ordered[0]}
 
 
-@pytest.mark.parametrize("side", ["vyr", "echo"])
+def _floor_round_trip(floor: tuple[str, str]) -> tuple[Callable[[], None], grpc.Channel]:
+    from vyr.api.v0 import control_pb2 as pb
+
+    endpoint, digest = floor
+    channel = grpc.insecure_channel(endpoint)
+    call = channel.unary_unary(SUBMIT_METHOD, request_serializer=pb.SubmitTaskRequest.SerializeToString, response_deserializer=pb.SubmitTaskResponse.FromString)
+    request = _floor_request(digest)
+
+    def round_trip() -> None:
+        assert call(request).task.stdout == b"HI"
+
+    return round_trip, channel
+
+
+def _floor_request(digest: str) -> Any:
+    from vyr.api.v0 import control_pb2 as pb
+
+    request = pb.SubmitTaskRequest(artifact_digest=digest, wait=True)
+    request.input_ref.inline = b"hi"
+    return request
+
+
+@pytest.mark.parametrize("side", ["vyr", "floor", "echo"])
 def test_round_trip(benchmark: Any, side: str, request: pytest.FixtureRequest) -> None:
     """One submit -> result at a time (p50/p99), synchronous clients."""
     sizes = request.getfixturevalue("sizes")
@@ -180,6 +227,9 @@ def test_round_trip(benchmark: Any, side: str, request: pytest.FixtureRequest) -
     if side == "vyr":
         round_trip = _vyr_round_trip(request.getfixturevalue("daemon"))
         label = "VYR daemon: Client.run(digest, b'hi') (one SubmitTask call with wait)"
+    elif side == "floor":
+        round_trip, channel = _floor_round_trip(request.getfixturevalue("floor"))
+        label = "floor: bare grpc.aio over the runtime, SubmitTask(wait) (sync client)"
     else:
         channel = grpc.insecure_channel(request.getfixturevalue("echo"))
         round_trip = _echo_round_trip(channel, sizes)
@@ -194,7 +244,7 @@ def test_round_trip(benchmark: Any, side: str, request: pytest.FixtureRequest) -
         key=f"daemon_round_trip_{side}",
         label=label,
         baseline=side == "echo",
-        versus="daemon_round_trip_echo" if side == "vyr" else None,
+        versus="daemon_round_trip_echo" if side != "echo" else None,
         message_bytes=sizes,
         **_spread(benchmark.stats.stats.data),
     )
@@ -238,7 +288,7 @@ def _vyr_checked(response: Any) -> None:
 
 
 @pytest.mark.parametrize("in_flight", IN_FLIGHT)
-@pytest.mark.parametrize("side", ["vyr", "echo"])
+@pytest.mark.parametrize("side", ["vyr", "floor", "echo"])
 def test_throughput(benchmark: Any, side: str, in_flight: int, request: pytest.FixtureRequest) -> None:
     """THROUGHPUT_TASKS round trips with `in_flight` calls outstanding on a grpc.aio channel."""
     sizes = request.getfixturevalue("sizes")
@@ -251,6 +301,15 @@ def test_throughput(benchmark: Any, side: str, in_flight: int, request: pytest.F
             pb.SubmitTaskRequest.SerializeToString, pb.SubmitTaskResponse.FromString, _vyr_checked, in_flight,
         )
         what = "VYR daemon: SubmitTask(wait) via grpc.aio"
+    elif side == "floor":
+        from vyr.api.v0 import control_pb2 as pb
+
+        endpoint, digest = request.getfixturevalue("floor")
+        batch, close = _aio_batch(
+            endpoint, SUBMIT_METHOD, _floor_request(digest),
+            pb.SubmitTaskRequest.SerializeToString, pb.SubmitTaskResponse.FromString, _vyr_checked, in_flight,
+        )
+        what = "floor: bare grpc.aio over the runtime, SubmitTask(wait)"
     else:
         expected = sizes["response"]
 
@@ -269,7 +328,7 @@ def test_throughput(benchmark: Any, side: str, in_flight: int, request: pytest.F
         key=f"daemon_throughput_{side}_{in_flight}",
         label=f"{what} x {tasks}, {in_flight} in flight",
         baseline=side == "echo",
-        versus=f"daemon_throughput_echo_{in_flight}" if side == "vyr" else None,
+        versus=f"daemon_throughput_echo_{in_flight}" if side != "echo" else None,
         tasks=tasks,
         in_flight=in_flight,
         tasks_per_s=tasks / benchmark.stats.stats.median,

@@ -64,11 +64,13 @@ within this machine's run-to-run noise, not settled."""
 
 COLD_NOTES = """\
 A VYR cold start is almost all `put`: reading, hashing and verifying the signed module, then
-Cranelift compiling it and storing the compiled code (wasmtime-py pays the same compile, without
-the signature check or the fsync'd store); the first run after it takes about a millisecond.
-So the cold-start ratio against the minimal image is set by compile time, and the goal is not
-met with Cranelift on this machine; against the typical Debian image it is. A registry pull,
-which the cited SLO also excludes, would come on top of every container figure."""
+compiling it with Winch, wasmtime's single-pass baseline compiler, while the artifact is stored
+(fsync'd). The first run uses Winch's code; Cranelift compiles the module on a background thread
+and its code replaces Winch's for later tasks and goes to the disk cache (each round waits for
+that, untimed, so no compile overlaps the next measurement). Winch still has Cranelift build the
+host/Wasm trampolines, about half of the remaining compile time. wasmtime-py pays a full
+Cranelift compile. A registry pull, which the cited SLO also excludes, would come on top of
+every container figure."""
 
 MEMORY_NOTES = """\
 RSS per task is the primary figure. PSS of a process also moves when other processes that
@@ -99,7 +101,7 @@ METHOD = """\
   endless run for memory and stop latency).
 - **Cold start**: a never-seen artifact or image, through first output, on a running node:
   VYR puts a new signed variant of the module (an extra custom section changes its digest, so
-  verification and Cranelift compilation happen again) and runs it; wasmtime-py compiles and
+  verification and compilation happen again) and runs it; wasmtime-py compiles and
   runs; containerd imports the OCI archive (the image was removed and garbage-collected first;
   no registry: the most favourable case) and runs the job; native execs a fresh copy.
 - **Warm latency**: one task at a time after warm-up; p50/p99 are nearest-rank over the rounds.

@@ -1,0 +1,84 @@
+"""The floor of a grpc.aio server over VYR's core, for the daemon benchmark: `SubmitTask` with
+`wait` answered by submitting to `vyr._core` and waking the call when the task ends, with
+nothing else (no journal, authentication, limits, telemetry or output digests). Whatever the
+daemon adds to grpc.aio and the runtime shows as the distance between it and this.
+
+    python benchmarks/daemon_floor.py SOCKET HOME MODULE PUBLIC_KEY
+
+prints "listening DIGEST" once it serves `unix:SOCKET`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+import time
+import grpc
+import grpc.aio
+
+import vyr
+from vyr.api.v0 import control_pb2 as pb
+
+
+class _Waker:
+    """Resolves futures from Rust worker threads with one loop wake-up per burst (as the
+    daemon's servicer does)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.pending: list[asyncio.Future[None]] = []
+        self.lock = threading.Lock()
+
+    def resolve(self, future: asyncio.Future[None]) -> None:
+        with self.lock:
+            self.pending.append(future)
+            if len(self.pending) > 1:
+                return
+        self.loop.call_soon_threadsafe(self._drain)
+
+    def _drain(self) -> None:
+        with self.lock:
+            pending, self.pending = self.pending, []
+        for future in pending:
+            if not future.done():
+                future.set_result(None)
+
+
+async def serve(socket: str, node: vyr.Runtime, digest: str) -> None:
+    waker = _Waker(asyncio.get_running_loop())
+
+    async def submit(request: pb.SubmitTaskRequest, context: grpc.aio.ServicerContext) -> pb.SubmitTaskResponse:
+        task = node.submit_task(request.artifact_digest, request.input_ref.inline)
+        ended: asyncio.Future[None] = waker.loop.create_future()
+        task.on_end(lambda: waker.resolve(ended))
+        await ended
+        result = task.result()
+        message = pb.Task(id=result.id, status=result.status, exit_code=result.exit_code, stdout=result.stdout)
+        return pb.SubmitTaskResponse(task_id=result.id, task=message)
+
+    server = grpc.aio.server()
+    handler = grpc.unary_unary_rpc_method_handler(
+        submit, request_deserializer=pb.SubmitTaskRequest.FromString, response_serializer=pb.SubmitTaskResponse.SerializeToString
+    )
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("vyr.api.v0.Control", {"SubmitTask": handler}),))
+    server.add_insecure_port(f"unix:{socket}")
+    await server.start()
+    print(f"listening {digest}", flush=True)
+    await server.wait_for_termination()
+
+
+def main() -> None:
+    from vyr.keys import read_signed_module
+
+    socket, home, module, public_key = sys.argv[1:5]
+    node = vyr.Runtime(home)
+    with open(public_key) as key:
+        node.trust_add(key.read())
+    digest = node.put_artifact(*read_signed_module(module)).digest
+    time.sleep(1.1)  # as the daemon fixture: the trust store settles, Cranelift's code is in
+    asyncio.run(serve(socket, node, digest))
+
+
+if __name__ == "__main__":
+    main()
