@@ -77,6 +77,9 @@ pub struct SubmitRequest {
     pub resources: Resources,
 }
 
+/// The optimiser thread and its queue.
+type Optimizer = (mpsc::Sender<Arc<Loaded>>, JoinHandle<()>);
+
 struct Loaded {
     artifact: VerifiedArtifact,
     /// Baseline code until the optimiser thread swaps in Cranelift's.
@@ -114,7 +117,7 @@ struct Shared {
     active: AtomicUsize,
     stopping: AtomicBool,
     /// Artifacts running baseline code, for the optimiser thread (started on first use).
-    optimizer: Mutex<Option<(mpsc::Sender<Arc<Loaded>>, JoinHandle<()>)>>,
+    optimizer: Mutex<Option<Optimizer>>,
 }
 
 #[derive(Default)]
