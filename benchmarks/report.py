@@ -461,6 +461,41 @@ def _daemon_notes(c: Cases) -> list[str]:
     return lines
 
 
+def _telemetry_notes(c: Cases) -> list[str]:
+    """Issue 4's throughput goals, from the paired rounds (each instrumented round next to the
+    same batch on an uninstrumented node)."""
+    lines = ["| goal (issue 4) | measured | |", "| --- | --- | --- |"]
+    for key, what in (("telemetry_off", "tracing off"), ("telemetry_sampled_1pct", "sampled at 1 %")):
+        case = c.get(key)
+        if case is not None and "overhead_ratio" in case.extra:
+            ratio = case.extra["overhead_ratio"]
+            lines.append(
+                f"| {what} within 5 % of uninstrumented | {times(ratio)} the paired uninstrumented "
+                f"rounds ({case.extra['tasks_per_s']:,.0f} tasks/s) | {'met' if ratio <= 1.05 else '**not met**'} |"
+            )
+    full, paced = c.get("telemetry_full"), c.get("telemetry_paced")
+    if full is not None:
+        rate = full.extra["tasks_per_s"]
+        lines.append(
+            f"| fully sampled ≥ 2,000 traced tasks/s exported | {rate:,.0f} traced tasks/s, "
+            f"{full.extra.get('spans_dropped', '?')} spans dropped | {'met' if rate >= 2000 else '**not met**'} |"
+        )
+    if paced is not None:
+        dropped = paced.extra.get("spans_dropped")
+        lines.append(
+            f"| nothing dropped at that paced load | {paced.extra.get('spans_received', '?')} of "
+            f"{paced.extra.get('spans_expected', '?')} spans received, {dropped} dropped | "
+            f"{'met' if dropped == 0 else '**not met**'} |"
+        )
+    lines += [
+        "",
+        "\"Off\" is a node with no exporter configured (no hook on the hot path), paired with an "
+        "identical node: its ratio shows the pairing's own noise. The receiver is the test "
+        "suite's OTLP/gRPC receiver, in its own process.",
+    ]
+    return lines
+
+
 NOTES: dict[str, tuple[tuple[str, ...], Callable[[Cases], list[str]]]] = {
     "warm-task": (("warm_vyr", "warm_wasmtime_package"), _warm_notes),
     "throughput": (("throughput_vyr",), _throughput_notes),
@@ -469,6 +504,7 @@ NOTES: dict[str, tuple[tuple[str, ...], Callable[[Cases], list[str]]]] = {
     "stop-latency": (("stop_deadline_idle",), _stop_notes),
     "cli": (("cli_help", "cli_python"), _cli_notes),
     "daemon": (("daemon_round_trip_vyr", "daemon_round_trip_echo"), _daemon_notes),
+    "telemetry-throughput": (("telemetry_off",), _telemetry_notes),
 }
 
 

@@ -57,6 +57,15 @@ pub fn to_py(error: VyrError) -> PyErr {
     }
 }
 
+/// Runs short core work (microseconds, no waiting) with the GIL held, catching panics. For
+/// calls like accepting a task, releasing the GIL costs more than it frees: another Python
+/// thread takes it, and getting it back waits for that thread (up to the switch interval).
+pub fn attached<T>(work: impl FnOnce() -> Result<T, VyrError>) -> PyResult<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
+        .map_err(|_| py::InternalError::new_err("internal error: a panic in the VYR core (please report it)"))?
+        .map_err(to_py)
+}
+
 /// Runs `work` without the GIL and converts its error; a panic becomes `InternalError`
 /// instead of tearing down the interpreter.
 pub fn detached<T: Send>(py: Python<'_>, work: impl FnOnce() -> Result<T, VyrError> + Send) -> PyResult<T> {

@@ -13,7 +13,7 @@ use vyr_core::state::{Mode, StateInfo};
 use vyr_core::task::{TaskRecord, TaskState};
 use vyr_core::{Runtime, RuntimeConfig, SubmitRequest};
 
-use crate::errors::{detached, to_py};
+use crate::errors::{attached, detached, to_py};
 
 /// An embedded VYR node.
 #[pyclass(name = "Runtime", frozen, module = "vyr._core")]
@@ -112,7 +112,6 @@ impl PyRuntime {
     #[allow(clippy::too_many_arguments)]
     fn submit_task(
         &self,
-        py: Python<'_>,
         artifact: &str,
         input: Option<&[u8]>,
         args: Option<Vec<String>>,
@@ -123,9 +122,8 @@ impl PyRuntime {
         fuel: Option<u64>,
     ) -> PyResult<PyTaskHandle> {
         let request = build_request(input, args, env, bindings, Resources { memory_bytes, timeout_ms, fuel })?;
-        let artifact = artifact.to_owned();
-        let runtime = self.inner.clone();
-        let record = detached(py, move || runtime.submit_task(&artifact, request))?;
+        // Accepting only validates, records and queues the task: hold the GIL (see `attached`).
+        let record = attached(|| self.inner.submit_task(artifact, request))?;
         Ok(PyTaskHandle { record })
     }
 
