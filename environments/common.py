@@ -371,13 +371,6 @@ def otlp_receiver(summary: Path, host: str = "127.0.0.1", port: int = 0, wrapper
             process.stdout.close()
 
 
-def telemetry_available() -> bool:
-    """Whether this checkout has the OpenTelemetry wiring (python/vyr/telemetry/)."""
-    import importlib.util
-
-    return importlib.util.find_spec("vyr.telemetry") is not None
-
-
 def otel_environment(endpoint: str, service: str) -> dict[str, str]:
     """Standard OTEL_* variables: OTLP over HTTP/protobuf to `endpoint`, short intervals."""
     return {

@@ -29,7 +29,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from common import Artifacts, Inputs, Outcome, daemon, otel_environment, otlp_receiver, pid_alive, records, run_command, telemetry_available
+from common import Artifacts, Inputs, Outcome, daemon, otel_environment, otlp_receiver, pid_alive, records, run_command
 
 NAME = "disconnected"
 PREFIX = "vyrenv-"
@@ -121,12 +121,11 @@ def run(work: Path, artifacts: Artifacts, inputs: Inputs) -> list[dict[str, Any]
         notes["offline_probe"] = report["probe"]
         notes["imported_in_namespace"] = len(report["imported"])
 
-        if telemetry_available():
-            # Give the exporter time to fail and spool the last batch (a batch delay plus the
-            # exporter's own retries) before the link comes back.
-            deadline = time.monotonic() + DELIVERY_WAIT_S
-            while time.monotonic() < deadline and _spooled(spool)["spans"] == 0:
-                time.sleep(0.25)
+        # Give the exporter time to fail and spool the last batch (a batch delay plus the
+        # exporter's own retries) before the link comes back.
+        deadline = time.monotonic() + DELIVERY_WAIT_S
+        while time.monotonic() < deadline and _spooled(spool)["spans"] == 0:
+            time.sleep(0.25)
         notes["spooled_while_offline"] = _spooled(spool)
 
         # The link comes back: the spooled telemetry should now reach the receiver.
@@ -136,18 +135,13 @@ def run(work: Path, artifacts: Artifacts, inputs: Inputs) -> list[dict[str, Any]
         receiver = stack.enter_context(
             otlp_receiver(work / "otlp-summary.json", host=UPLINK_ADDRESS, port=OTLP_PORT, wrapper=["ip", "netns", "exec", uplink])
         )
-        if telemetry_available():
-            deadline = time.monotonic() + DELIVERY_WAIT_S
-            while time.monotonic() < deadline and receiver.read()["spans"] == 0:
-                time.sleep(0.25)
+        deadline = time.monotonic() + DELIVERY_WAIT_S
+        while time.monotonic() < deadline and receiver.read()["spans"] == 0:
+            time.sleep(0.25)
         node.stop()  # a clean stop flushes whatever is still queued
         delivered = receiver.read()
         notes["otlp_after_reconnect"] = {key: delivered[key] for key in ("requests", "spans", "metric_points", "services")}
         notes["spooled_after_reconnect"] = _spooled(spool)
-        if not telemetry_available():
-            # TODO(telemetry): vyr.telemetry (OTLP export + offline spool) is not in this
-            # checkout yet; the namespaces, link-up and receiver are in place for it.
-            notes["otlp_todo"] = "vyr.telemetry not present: no spool, nothing delivered yet"
     return records(NAME, outcomes, transport=f"unix socket inside netns ({endpoint})", **notes)
 
 

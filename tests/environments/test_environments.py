@@ -114,9 +114,7 @@ def test_environments_agree_byte_for_byte(ran) -> None:  # type: ignore[no-untyp
 def test_cloud_daemon_uses_tls_and_exports_to_the_receiver(ran) -> None:  # type: ignore[no-untyped-def]
     extra = ran("cloud")[0]["extra"]
     assert extra["transport"].startswith("TLS over TCP (https://127.0.0.1:")
-    assert "otlp" in extra
-    if common.telemetry_available() and "otlp_todo" not in extra:
-        assert extra["otlp"]["spans"] > 0
+    assert extra["otlp"]["spans"] > 0
 
 
 @pytest.mark.skipif(disconnected.unavailable_reason() is not None, reason=f"disconnected: {disconnected.unavailable_reason()}")
@@ -127,11 +125,10 @@ def test_disconnected_site_is_offline_then_reconnected(shared, ran) -> None:  # 
     assert "unreachable" in extra["offline_probe"].lower()
     assert extra["imported_in_namespace"] == len(artifacts.digests)
     assert any(i.startswith("vyrs") and i.endswith("UP") for i in extra["interfaces_online"])
-    if common.telemetry_available() and "otlp_todo" not in extra:
-        # spans were spooled while offline, then delivered over the new link, spool emptied
-        assert extra["spooled_while_offline"]["spans"] > 0
-        assert extra["otlp_after_reconnect"]["spans"] >= extra["spooled_while_offline"]["spans"]
-        assert extra["spooled_after_reconnect"]["files"] == 0
+    # spans were spooled while offline, then delivered over the new link, spool emptied
+    assert extra["spooled_while_offline"]["spans"] > 0
+    assert extra["otlp_after_reconnect"]["spans"] >= extra["spooled_while_offline"]["spans"]
+    assert extra["spooled_after_reconnect"]["files"] == 0
 
 
 @pytest.mark.skipif(disconnected.unavailable_reason() is not None, reason=f"disconnected: {disconnected.unavailable_reason()}")
