@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/vyr-target
 RUST_SOURCES := $(shell find rust -name '*.rs' -o -name Cargo.toml) Cargo.toml pyproject.toml
 
-.PHONY: help demo test test-rust test-python build wheel bench bench-deps bench-quick clean
+.PHONY: help demo test test-rust test-python lint build wheel bench bench-deps bench-quick clean
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
@@ -16,7 +16,7 @@ $(PY):
 $(VENV)/.deps: $(PY) pyproject.toml workloads/requirements.txt
 	$(PY) -m pip install --quiet "maturin>=1.7,<2" "click>=8.1" "pytest>=8" "pytest-timeout>=2.3" \
 		"pytest-benchmark>=4" "wasmtime>=30" "grpcio>=1.85.1" "grpcio-health-checking>=1.85.1" \
-		"protobuf>=7.35.1,<8" "grpcio-tools==1.85.1" "cryptography>=42" "opentelemetry-api>=1.45,<2" "opentelemetry-sdk>=1.45,<2" "opentelemetry-exporter-otlp>=1.45,<2" "opentelemetry-proto>=1.45,<2" -r workloads/requirements.txt
+		"protobuf>=7.35.1,<8" "grpcio-tools==1.85.1" "ruff==0.17.6" "cryptography>=42" "opentelemetry-api>=1.45,<2" "opentelemetry-sdk>=1.45,<2" "opentelemetry-exporter-otlp>=1.45,<2" "opentelemetry-proto>=1.45,<2" -r workloads/requirements.txt
 	touch $@
 
 $(VENV)/.built: $(VENV)/.deps $(RUST_SOURCES)
@@ -41,6 +41,10 @@ test: build workloads/build/.stamp test-rust test-python ## run every test (Rust
 
 test-rust:
 	cargo test --release -p vyr-core
+
+lint: $(VENV)/.deps ## ruff (pinned) on the Python, clippy with warnings as errors on the crates
+	$(VENV)/bin/ruff check .
+	cargo clippy --release -p vyr-core -p vyr-py -- -D warnings
 
 test-python: build
 	$(PY) -m pytest tests

@@ -14,9 +14,9 @@ import asyncio
 import sys
 import threading
 import time
+
 import grpc
 import grpc.aio
-
 import vyr
 from vyr.api.v0 import control_pb2 as pb
 

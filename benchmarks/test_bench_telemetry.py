@@ -125,7 +125,6 @@ def test_throughput_sampled_1_percent(
 ) -> None:
     """Traces exported, 1 % sampled: the other 99 % cost only the sampler decision."""
     from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
-
     from vyr.telemetry.pipeline import Telemetry
 
     telemetry = Telemetry(sampler=TraceIdRatioBased(0.01))
@@ -141,7 +140,6 @@ def test_throughput_fully_sampled_exported(
 ) -> None:
     """Every task traced (5 spans) and exported to the local receiver."""
     from opentelemetry.sdk.trace.sampling import ALWAYS_ON
-
     from vyr.telemetry.pipeline import Telemetry
 
     telemetry = Telemetry(sampler=ALWAYS_ON)
@@ -155,7 +153,6 @@ def test_throughput_fully_sampled_exported(
 def test_paced_traced_tasks_nothing_dropped(benchmark: Any, node: Any, digests: dict[str, str], receiver: Receiver) -> None:
     """PACED_RATE traced tasks/s for PACED_SECONDS: all of them exported, none dropped."""
     from opentelemetry.sdk.trace.sampling import ALWAYS_ON
-
     from vyr.telemetry.pipeline import Telemetry
 
     digest = digests["hello"]

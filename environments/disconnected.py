@@ -29,7 +29,17 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from common import Artifacts, Inputs, Outcome, daemon, otel_environment, otlp_receiver, pid_alive, records, run_command
+from common import (
+    Artifacts,
+    Inputs,
+    Outcome,
+    daemon,
+    otel_environment,
+    otlp_receiver,
+    pid_alive,
+    records,
+    run_command,
+)
 
 NAME = "disconnected"
 PREFIX = "vyrenv-"

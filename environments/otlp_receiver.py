@@ -108,7 +108,7 @@ def _decode(signal_name: str, body: bytes, content_type: str) -> dict[str, Any] 
 
 def make_handler(summary: Summary) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_POST(self) -> None:
             signal_name = SIGNALS.get(self.path.split("?", 1)[0])
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if signal_name is None:

@@ -32,8 +32,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ROOT, WORKLOAD_NAMES, Inputs, Scale, prepare_artifacts  # noqa: E402
-from report import render, verdict  # noqa: E402
+from common import ROOT, WORKLOAD_NAMES, Inputs, Scale, prepare_artifacts
+from report import render, verdict
 
 ENVIRONMENTS = {"cloud": "cloud", "edge": "edge", "disconnected": "disconnected", "wasmtime-py": "wasmtime_py"}
 

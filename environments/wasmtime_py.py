@@ -118,7 +118,6 @@ def _preopen(config: Any, host: str, guest: str, writable: bool) -> None:
 def worker(workload: str, bundle: Path, data: Path, out: Path) -> None:
     """Runs one workload; writes its output to OUT and a report to OUT.json."""
     import wasmtime
-
     from vyr.bundle import read_bundle
 
     modules = {entry.name: entry for entry in read_bundle(bundle)}  # sha256 == digest checked here

@@ -20,7 +20,6 @@ sys.path.insert(0, str(HERE / "collector"))
 import decode  # noqa: E402
 import gen_events  # noqa: E402
 import reference_transform  # noqa: E402
-
 import vyr  # noqa: E402
 from vyr.keys import generate_key, sign_module  # noqa: E402
 

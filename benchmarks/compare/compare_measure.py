@@ -97,7 +97,7 @@ def closed_loop(task: Callable[[], Any], total: int, in_flight: int) -> float:
                     return
             try:
                 task()
-            except Exception as error:  # noqa: BLE001 - re-raised below, in the caller's thread
+            except Exception as error:
                 errors.append(error)
                 return
 

@@ -188,7 +188,7 @@ def goals(
         )
         rule += " --- |"
     lines = [header, rule]
-    for goal, measured, achieved, verdict in rows:
+    for goal, measured, _achieved, verdict in rows:
         line = f"| {goal} | {measured} | {verdict} |"
         if previous:
             line += f" {times(before.get(goal))} |"

@@ -163,7 +163,7 @@ class Journal:
                 try:
                     with self._lock:
                         self._db.execute(_INSERT, item.values)
-                except Exception as error:  # noqa: BLE001 - reported to the submitter
+                except Exception as error:
                     failed[id(item)] = error
             with self._lock:
                 self._db.execute("BEGIN")
@@ -242,7 +242,7 @@ def _encode_end(row: dict[str, Any]) -> dict[str, Any]:
 
 def _decode(row: tuple[Any, ...]) -> dict[str, Any]:
     names = [name.strip() for name in _COLUMNS.split(",")]
-    data = dict(zip(names, row))
+    data = dict(zip(names, row, strict=True))
     for name in ("bindings", "resources", "phases", "usage", "granted"):
         data[name] = json.loads(data[name])
     return data

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from vyr import Artifact, Resources, State, StateBinding, TaskResult
 from vyr.errors import (
     ArtifactNotFound,

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from daemon_harness import Daemon, Signed
-
 from vyr.bundle import export_bundle
 from vyr.runtime import Runtime
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 from daemon_harness import Daemon, start_daemon
-
 from vyr.client import Client
 
 FOREVER = ["--count", "2000000000", "--window", "4096"]  # minutes of CPU: only a cancel ends it

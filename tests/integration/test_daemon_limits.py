@@ -9,7 +9,6 @@ import grpc
 import pytest
 from daemon_harness import start_daemon
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from vyr.api.v0 import control_pb2 as pb
 from vyr.client import Client
 from vyr.errors import CapacityExceeded

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from daemon_harness import DaemonFailed, start_daemon
-
 from vyr.client import AuthenticationFailed, Client, ConnectionFailed
 
 x509 = pytest.importorskip("cryptography.x509")
@@ -24,7 +23,7 @@ def _issue(directory: Path, name: str, *, ca: tuple[object, object] | None = Non
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     issuer_cert, issuer_key = ca if ca else (None, key)
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)

@@ -28,7 +28,6 @@ from pathlib import Path
 
 import pytest
 from daemon_harness import Daemon, Signed, start_daemon
-
 from vyr.client import Client
 from vyr.errors import VyrError
 from vyr.types import TERMINAL_STATUSES

@@ -12,8 +12,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "integration"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from daemon_harness import BUILD, Daemon, Signed  # noqa: E402
-from receiver import GrpcReceiver, HttpReceiver  # noqa: E402
+from daemon_harness import BUILD, Daemon, Signed
+from receiver import GrpcReceiver, HttpReceiver
 
 
 @pytest.fixture

@@ -93,7 +93,7 @@ class _Traces(trace_grpc.TraceServiceServicer):
     def __init__(self, received: Received) -> None:
         self.received = received
 
-    def Export(self, request: Any, context: Any) -> Any:  # noqa: N802
+    def Export(self, request: Any, context: Any) -> Any:
         self.received.add_traces(request)
         return trace_pb.ExportTraceServiceResponse()
 
@@ -102,7 +102,7 @@ class _Metrics(metrics_grpc.MetricsServiceServicer):
     def __init__(self, received: Received) -> None:
         self.received = received
 
-    def Export(self, request: Any, context: Any) -> Any:  # noqa: N802
+    def Export(self, request: Any, context: Any) -> Any:
         self.received.add_metrics(request)
         return metrics_pb.ExportMetricsServiceResponse()
 
@@ -142,7 +142,7 @@ class HttpReceiver:
         received = self.received
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if self.path == "/v1/traces":
                     received.add_traces(trace_pb.ExportTraceServiceRequest.FromString(body))

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from daemon_harness import Daemon, Signed, start_daemon
 from receiver import GrpcReceiver, HttpReceiver
-
 from vyr.types import Resources
 
 SPAN_NAMES = {"vyr.submit", "vyr.artifact.load", "vyr.instantiate", "vyr.execute", "vyr.complete"}
@@ -50,7 +49,6 @@ def test_daemon_exports_span_tree_attributes_and_metrics(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, receiver: GrpcReceiver, signed: Signed, daemons: list[Daemon]
 ) -> None:
     from opentelemetry.sdk.trace import TracerProvider
-
     from vyr.client import Client
 
     _otel_env(monkeypatch, receiver.endpoint, "grpc")
@@ -131,7 +129,6 @@ def test_embedded_runtime_exports_over_http(
 
 def test_unsampled_tasks_build_no_spans(node: Any, put_guest: Any, monkeypatch: pytest.MonkeyPatch, receiver: GrpcReceiver) -> None:
     from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
-
     from vyr.telemetry.pipeline import Telemetry
 
     _otel_env(monkeypatch, receiver.endpoint, "grpc")

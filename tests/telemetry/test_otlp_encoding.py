@@ -9,7 +9,6 @@ import pytest
 from opentelemetry import context as otel_context
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, TraceIdRatioBased
 from opentelemetry.trace import SpanKind
-
 from vyr.telemetry.observer import _TRACE_ID_LIMIT, _root_ratio_bound
 from vyr.telemetry.otlp import encode, resource_to_proto, span_count
 from vyr.telemetry.records import SpanRecord

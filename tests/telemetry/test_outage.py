@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from receiver import GrpcReceiver, free_port
-
 from vyr.telemetry.config import Settings
 
 SPANS_PER_TASK = 5

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from daemon_harness import Daemon, Signed, start_daemon
-
 from vyr.telemetry.hub import Gap
 from vyr.types import Resources
 

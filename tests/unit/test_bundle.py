@@ -11,8 +11,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from vyr.bundle import INDEX_NAME, BundledArtifact, export_bundle, import_bundle, read_bundle, write_bundle
+from vyr.bundle import (
+    INDEX_NAME,
+    BundledArtifact,
+    export_bundle,
+    import_bundle,
+    read_bundle,
+    write_bundle,
+)
 from vyr.cli import cli
 from vyr.errors import InvalidBundle, InvalidSignature, UntrustedSigner
 from vyr.runtime import Runtime

@@ -6,7 +6,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from vyr import Resources, StateBinding
 from vyr.errors import (
     ArtifactNotFound,

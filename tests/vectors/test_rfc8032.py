@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from vyr import _core
 from vyr.errors import InvalidKey, InvalidSignature
 

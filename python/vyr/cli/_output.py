@@ -38,9 +38,9 @@ def print_json(data: Any) -> None:
 
 def print_table(rows: list[list[str]], headers: list[str]) -> None:
     """A plain aligned table on stdout."""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
     for row in [headers, *rows]:
-        click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+        click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 def parse_size(text: str) -> int:

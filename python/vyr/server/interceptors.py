@@ -111,7 +111,7 @@ def _wrap(handler: grpc.RpcMethodHandler, method: str, token: str | None, limite
             await _abort(context, method, error)
         try:
             return await behavior(request, context)
-        except Exception as error:  # noqa: BLE001 - the one place errors become statuses
+        except Exception as error:
             await _abort(context, method, error)
         finally:
             if limiter is not None:
@@ -127,7 +127,7 @@ def _wrap(handler: grpc.RpcMethodHandler, method: str, token: str | None, limite
         try:
             async for item in behavior(request, context):
                 yield item
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             await _abort(context, method, error)
         finally:
             if limiter is not None:

@@ -45,7 +45,7 @@ class ControlServicer(pb_grpc.ControlServicer):
         return self._waker
 
     # -- artifacts --------------------------------------------------------------------------
-    async def PutArtifact(self, request_iterator: AsyncIterator[pb.PutArtifactRequest], context: Context) -> pb.Artifact:  # noqa: N802
+    async def PutArtifact(self, request_iterator: AsyncIterator[pb.PutArtifactRequest], context: Context) -> pb.Artifact:
         header: pb.ArtifactHeader | None = None
         chunks: list[bytes] = []
         size = 0
@@ -73,12 +73,12 @@ class ControlServicer(pb_grpc.ControlServicer):
         )
         return convert.artifact_to_proto(artifact)
 
-    async def ListArtifacts(self, request: pb.ListArtifactsRequest, context: Context) -> pb.ListArtifactsResponse:  # noqa: N802
+    async def ListArtifacts(self, request: pb.ListArtifactsRequest, context: Context) -> pb.ListArtifactsResponse:
         artifacts = await asyncio.to_thread(self.node.runtime.list_artifacts)
         return pb.ListArtifactsResponse(artifacts=[convert.artifact_to_proto(a) for a in artifacts])
 
     # -- inputs -----------------------------------------------------------------------------
-    async def PutInput(self, request_iterator: AsyncIterator[pb.PutInputRequest], context: Context) -> pb.PutInputResponse:  # noqa: N802
+    async def PutInput(self, request_iterator: AsyncIterator[pb.PutInputRequest], context: Context) -> pb.PutInputResponse:
         chunks: list[bytes] = []
         size = 0
         expected = ""
@@ -93,7 +93,7 @@ class ControlServicer(pb_grpc.ControlServicer):
         return pb.PutInputResponse(digest=digest, size=size)
 
     # -- tasks ------------------------------------------------------------------------------
-    async def SubmitTask(self, request: pb.SubmitTaskRequest, context: Context) -> pb.SubmitTaskResponse:  # noqa: N802
+    async def SubmitTask(self, request: pb.SubmitTaskRequest, context: Context) -> pb.SubmitTaskResponse:
         self._check_accepting()
         source = request.input_ref.WhichOneof("source")
         input_bytes = request.input_ref.inline if source != "digest" else None
@@ -120,56 +120,56 @@ class ControlServicer(pb_grpc.ControlServicer):
         view = await self._ended(task_id, None, include_output=True)
         return pb.SubmitTaskResponse(task_id=task_id, existing=existing, task=_task(view))
 
-    async def CancelTask(self, request: pb.CancelTaskRequest, context: Context) -> pb.CancelTaskResponse:  # noqa: N802
+    async def CancelTask(self, request: pb.CancelTaskRequest, context: Context) -> pb.CancelTaskResponse:
         cancelled = await asyncio.to_thread(self.node.cancel, request.task_id)
         return pb.CancelTaskResponse(cancelled=cancelled)
 
-    async def GetTask(self, request: pb.GetTaskRequest, context: Context) -> pb.Task:  # noqa: N802
+    async def GetTask(self, request: pb.GetTaskRequest, context: Context) -> pb.Task:
         return _task(await asyncio.to_thread(self.node.view, request.task_id, request.include_output))
 
-    async def WaitTask(self, request: pb.WaitTaskRequest, context: Context) -> pb.Task:  # noqa: N802
+    async def WaitTask(self, request: pb.WaitTaskRequest, context: Context) -> pb.Task:
         timeout_s = request.timeout_ms / 1000 if request.timeout_ms else None
         return _task(await self._ended(request.task_id, timeout_s, request.include_output))
 
-    async def ListTasks(self, request: pb.ListTasksRequest, context: Context) -> pb.ListTasksResponse:  # noqa: N802
+    async def ListTasks(self, request: pb.ListTasksRequest, context: Context) -> pb.ListTasksResponse:
         views = await asyncio.to_thread(self.node.list)
         return pb.ListTasksResponse(tasks=[_task(view) for view in views])
 
     # -- state ------------------------------------------------------------------------------
-    async def CreateState(self, request: pb.CreateStateRequest, context: Context) -> pb.State:  # noqa: N802
+    async def CreateState(self, request: pb.CreateStateRequest, context: Context) -> pb.State:
         self._check_accepting()
         state = await asyncio.to_thread(self.node.runtime.create_state, request.name, getattr(request, "class") or "ephemeral")
         return convert.state_to_proto(state)
 
-    async def BindState(self, request: pb.BindStateRequest, context: Context) -> pb.BindStateResponse:  # noqa: N802
+    async def BindState(self, request: pb.BindStateRequest, context: Context) -> pb.BindStateResponse:
         mode = convert.mode_from_proto(request.mode)
         await asyncio.to_thread(self.node.runtime.bind_state, request.task_id, request.state_id, mode)
         return pb.BindStateResponse()
 
-    async def ListStates(self, request: pb.ListStatesRequest, context: Context) -> pb.ListStatesResponse:  # noqa: N802
+    async def ListStates(self, request: pb.ListStatesRequest, context: Context) -> pb.ListStatesResponse:
         states = await asyncio.to_thread(self.node.runtime.list_states)
         return pb.ListStatesResponse(states=[convert.state_to_proto(s) for s in states])
 
     # -- trust ------------------------------------------------------------------------------
-    async def TrustAdd(self, request: pb.TrustAddRequest, context: Context) -> pb.TrustKey:  # noqa: N802
+    async def TrustAdd(self, request: pb.TrustAddRequest, context: Context) -> pb.TrustKey:
         key_id = await asyncio.to_thread(self.node.runtime.trust_add, request.public_key)
         return pb.TrustKey(key_id=key_id, public_key=request.public_key)
 
-    async def TrustList(self, request: pb.TrustListRequest, context: Context) -> pb.TrustListResponse:  # noqa: N802
+    async def TrustList(self, request: pb.TrustListRequest, context: Context) -> pb.TrustListResponse:
         keys = await asyncio.to_thread(self.node.runtime.trust_list)
         return pb.TrustListResponse(keys=[pb.TrustKey(key_id=k, public_key=p) for k, p in keys])
 
-    async def TrustRemove(self, request: pb.TrustRemoveRequest, context: Context) -> pb.TrustRemoveResponse:  # noqa: N802
+    async def TrustRemove(self, request: pb.TrustRemoveRequest, context: Context) -> pb.TrustRemoveResponse:
         await asyncio.to_thread(self.node.runtime.trust_remove, request.key_id)
         return pb.TrustRemoveResponse()
 
     # -- observation (server/observe.py) -------------------------------------------------------
-    async def StreamTraces(self, request: pb.TraceFilter, context: Context) -> AsyncIterator[pb.Span]:  # noqa: N802
+    async def StreamTraces(self, request: pb.TraceFilter, context: Context) -> AsyncIterator[pb.Span]:
         """Spans of ended tasks: the replay asked for, then the live tail until the client leaves."""
         async for span in observe.stream_traces(self.node.runtime, request):
             yield span
 
-    async def StreamMetrics(self, request: pb.MetricFilter, context: Context) -> AsyncIterator[pb.MetricPoint]:  # noqa: N802
+    async def StreamMetrics(self, request: pb.MetricFilter, context: Context) -> AsyncIterator[pb.MetricPoint]:
         """The node's metric values now, then one snapshot per interval."""
         async for point in observe.stream_metrics(self.node.runtime, request):
             yield point

@@ -41,7 +41,9 @@ def _env_int(name: str, default: int) -> int:
 def otlp_sender() -> Send:
     """Sends one encoded request with the standard exporter for OTEL_EXPORTER_OTLP_PROTOCOL."""
     if protocol("traces") == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+            OTLPSpanExporter as GrpcExporter,
+        )
 
         class EncodedGrpcExporter(GrpcExporter):
             # The mixin's retrying `_export` calls these two hooks; the batch is already encoded.
@@ -55,7 +57,9 @@ def otlp_sender() -> Send:
         from opentelemetry.sdk.trace.export import SpanExportResult
 
         return lambda request: grpc_exporter.export(request) == SpanExportResult.SUCCESS  # type: ignore[arg-type]
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+        OTLPSpanExporter as HttpExporter,
+    )
 
     http_exporter = HttpExporter()
     # The HTTP exporter encodes inside export(); its client sends bytes we already have.

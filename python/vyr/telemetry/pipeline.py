@@ -54,9 +54,8 @@ class Telemetry:
             from opentelemetry.sdk.trace import TracerProvider
 
             from vyr.telemetry.export import CountingBatchProcessor, otlp_sender
-            from vyr.telemetry.spool import Spool
-
             from vyr.telemetry.otlp import resource_to_proto
+            from vyr.telemetry.spool import Spool
 
             spool = Spool(self.settings.spool_dir, self.settings.spool_max_bytes) if self.settings.spool_dir else None
             # The provider resolves OTEL_TRACES_SAMPLER and carries the resource; spans do not
@@ -117,6 +116,8 @@ def _otlp_metric_exporter() -> Any:
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
 
         return OTLPMetricExporter()
-    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpMetricExporter
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
+        OTLPMetricExporter as HttpMetricExporter,
+    )
 
     return HttpMetricExporter()
