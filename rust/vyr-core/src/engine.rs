@@ -2,9 +2,10 @@
 //! cache of optimised code keyed by (artifact digest, engine fingerprint).
 //!
 //! A never-seen artifact is first compiled by Winch, wasmtime's single-pass baseline compiler
-//! (about ten times faster to compile than Cranelift, slower code), so its first task starts in
-//! milliseconds; Cranelift then compiles it in the background and its code replaces Winch's for
-//! later tasks and goes to the disk cache. Cached artifacts load Cranelift code directly.
+//! (for `hello` about 4 ms here against 20-30 ms for Cranelift; slower code), so its first
+//! task starts within milliseconds; Cranelift then compiles it in the background and its code
+//! replaces Winch's for later tasks and goes to the disk cache. Cached artifacts load
+//! Cranelift code directly.
 
 use std::hash::Hasher;
 use std::path::PathBuf;
