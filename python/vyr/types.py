@@ -71,7 +71,13 @@ class State:
 
 @dataclass(frozen=True)
 class TaskResult:
-    """A task's status and, once it ended, its outcome and captured output."""
+    """A task's status and, once it ended, its outcome and captured output.
+
+    `usage` has `wall_ns`, `peak_memory_bytes`, `fuel_used`, `compiled`, `cold` and `tier`:
+    which compiler's code ran (`"baseline"`: Winch's, for a new artifact's first tasks while
+    Cranelift compiles it; `"optimized"`; None if the guest never started). `fuel_used` counts
+    that code's own instrumentation, so the same task can differ slightly between the tiers.
+    """
 
     id: str
     artifact: str
