@@ -76,7 +76,8 @@ class TaskResult:
     `usage` has `wall_ns`, `peak_memory_bytes`, `fuel_used`, `compiled`, `cold` and `tier`:
     which compiler's code ran (`"baseline"`: Winch's, for a new artifact's first tasks while
     Cranelift compiles it; `"optimized"`; None if the guest never started). `fuel_used` counts
-    that code's own instrumentation, so the same task can differ slightly between the tiers.
+    that code's own metering, which differs between the tiers (Winch's counts several times
+    less for the same work), so a task with a fuel budget always waits for Cranelift's code.
     """
 
     id: str

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::{OnceCell, Semaphore};
+use tokio::sync::{Notify, OnceCell, Semaphore};
 
 use crate::artifact::{verify, ArtifactParts, VerifiedArtifact};
 use crate::clock::now_unix_nanos;
@@ -84,6 +84,9 @@ struct Loaded {
     artifact: VerifiedArtifact,
     /// Baseline code until the optimiser thread swaps in Cranelift's.
     code: Mutex<Code>,
+    /// Set (and waiters woken) once the optimiser is done with this artifact, whatever came of it.
+    optimizer_done: AtomicBool,
+    optimized: Notify,
     /// Loading it compiled the module (no optimised code was in the disk cache).
     compiled: bool,
 }
@@ -96,12 +99,41 @@ struct Code {
 
 impl Loaded {
     fn new(artifact: VerifiedArtifact, prepared: Prepared) -> Arc<Self> {
+        let done = prepared.tier == Tier::Optimized;
         let code = Code { instance_pre: prepared.instance_pre, tier: prepared.tier };
-        Arc::new(Loaded { artifact, code: Mutex::new(code), compiled: !prepared.cache_hit })
+        Arc::new(Loaded {
+            artifact,
+            code: Mutex::new(code),
+            optimizer_done: AtomicBool::new(done),
+            optimized: Notify::new(),
+            compiled: !prepared.cache_hit,
+        })
     }
 
     fn code(&self) -> Code {
         self.code.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Records the optimiser's result (None: it failed or never ran) and wakes the waiters.
+    fn optimizer_finished(&self, optimized: Option<Code>) {
+        if let Some(code) = optimized {
+            *self.code.lock().unwrap_or_else(|p| p.into_inner()) = code;
+        }
+        self.optimizer_done.store(true, Ordering::Release);
+        self.optimized.notify_waiters();
+    }
+
+    /// Returns once Cranelift's code is in (or the optimiser gave up). Tasks with a fuel budget
+    /// wait for it: Winch meters fuel differently (several times less for the same work here),
+    /// and a budget must mean the same on every run.
+    async fn await_optimized(&self) {
+        loop {
+            let woken = self.optimized.notified();
+            if self.code().tier == Tier::Optimized || self.optimizer_done.load(Ordering::Acquire) {
+                return;
+            }
+            woken.await;
+        }
     }
 }
 
@@ -442,21 +474,22 @@ impl Shared {
         }
         let (sender, receiver) = mpsc::channel::<Arc<Loaded>>();
         let _ = sender.send(loaded.clone());
+        let unqueued = loaded.clone();
         let shared = Arc::downgrade(self);
         let spawned = std::thread::Builder::new().name("vyr-optimize".into()).spawn(move || {
             // Ends once the runtime has shut down (dropping the sender) and the queue is empty.
             while let Ok(loaded) = receiver.recv() {
                 let Some(shared) = shared.upgrade() else { return };
                 // Cranelift refusing what Winch compiled would be a wasmtime bug: keep the baseline code.
-                if let Ok(prepared) = shared.engine.optimize(&loaded.artifact) {
-                    *loaded.code.lock().unwrap_or_else(|p| p.into_inner()) =
-                        Code { instance_pre: prepared.instance_pre, tier: prepared.tier };
-                }
+                let optimized = shared.engine.optimize(&loaded.artifact).ok();
+                loaded.optimizer_finished(optimized.map(|p| Code { instance_pre: p.instance_pre, tier: p.tier }));
             }
         });
-        if let Ok(handle) = spawned {
-            *optimizer = Some((sender, handle));
-        } // else: no thread to spare; the artifact keeps its baseline code, which is correct
+        match spawned {
+            Ok(handle) => *optimizer = Some((sender, handle)),
+            // No thread to spare: the artifact keeps its baseline code, which is correct.
+            Err(_) => unqueued.optimizer_finished(None),
+        }
     }
 
     /// The loaded artifact, loading (verify + compile or cache) on first use.
@@ -517,6 +550,12 @@ async fn run_phases(shared: &Arc<Shared>, task: &Arc<TaskRecord>, job: Job) {
         },
         () = task.cancel.cancelled() => { task.finish(cancelled); return; }
     };
+    if task.granted.fuel.is_some() {
+        tokio::select! {
+            () = loaded.await_optimized() => {},
+            () = task.cancel.cancelled() => { task.finish(cancelled); return; }
+        }
+    }
     task.lock().phases.artifact_ready = now_unix_nanos();
     // Wait for a run slot and for this task's turn on every bound state, or a cancel.
     let tickets: Vec<Ticket> = task.tickets().clone();
@@ -571,7 +610,7 @@ async fn run_phases(shared: &Arc<Shared>, task: &Arc<TaskRecord>, job: Job) {
         stdout_cap: limits.max_stdout_bytes,
         stderr_cap: limits.max_stderr_bytes,
     };
-    let code = loaded.code();
+    let code = loaded.code(); // the newest: a task that queued may find Cranelift's code in
     let report = execute(&code.instance_pre, spec, task.cancel.clone()).await;
     // Commit writers' changes only on success; anything else leaves the states untouched.
     let mut commit_error = None;

@@ -303,3 +303,42 @@ fn many_tasks_run_concurrently() {
         assert_eq!(&*result.stdout, b"ok");
     }
 }
+
+/// A command with `count` small functions besides `_start`: enough code that Cranelift takes
+/// well over a millisecond to compile it (Winch much less).
+fn many_functions(count: usize) -> String {
+    let functions: String = (0..count)
+        .map(|i| {
+            format!(
+                "(func $f{i} (param $x i32) (result i32) (local $i i32)
+                   (loop $l
+                     (local.set $x (i32.add (i32.mul (local.get $x) (i32.const 31)) (i32.const {i})))
+                     (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                     (br_if $l (i32.lt_u (local.get $i) (i32.const 3))))
+                   (local.get $x))\n"
+            )
+        })
+        .collect();
+    format!(
+        r#"(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (memory (export "memory") 1)
+  {functions}
+  (func (export "_start") (drop (call $f0 (i32.const 1)))))"#
+    )
+}
+
+#[test]
+fn a_task_with_a_fuel_budget_runs_only_optimised_code() {
+    // Winch meters fuel differently from Cranelift: a budget must mean the same on every run.
+    let Node { runtime, key, dir: _dir } = node();
+    let module = wat::parse_str(many_functions(2000)).unwrap();
+    let (digest, manifest, signature) = signed(&key, "many", &module);
+    runtime.put_artifact(&digest, &manifest, &signature, Arc::from(module)).unwrap();
+    let unbudgeted = runtime.submit_task(&digest, SubmitRequest::default()).unwrap().wait(None).unwrap();
+    let fuel = SubmitRequest { resources: Resources { fuel: Some(1_000_000), ..Default::default() }, ..Default::default() };
+    let budgeted = runtime.submit_task(&digest, fuel).unwrap().wait(None).unwrap();
+    assert_eq!(unbudgeted.usage.tier, Some(Tier::Baseline), "ran at once, before Cranelift was done");
+    assert_eq!(budgeted.status, TaskStatus::Succeeded);
+    assert_eq!(budgeted.usage.tier, Some(Tier::Optimized), "waited for Cranelift's code");
+}
