@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import wasmtime
+from wasmtime_package import run_command
 
 
 @dataclass(frozen=True)
@@ -81,23 +82,7 @@ class WasmtimePackageRunner:
     ) -> tuple[int, bytes]:
         """One task: (exit code, stdout)."""
         self.stdin.write_bytes(input_bytes)
-        config = wasmtime.WasiConfig()
-        config.argv = [argv0]
-        config.stdin_file = str(self.stdin)
-        config.stdout_file = str(self.stdout)
-        config.stderr_file = str(self.stderr)
-        store = wasmtime.Store(self.engine)
-        store.set_wasi(config)
-        linker = wasmtime.Linker(self.engine)
-        linker.define_wasi()
-        instance = linker.instantiate(store, module)
-        start = instance.exports(store)["_start"]
-        assert isinstance(start, wasmtime.Func)
-        try:
-            start(store)
-            code = 0
-        except wasmtime.ExitTrap as exit_trap:
-            code = exit_trap.code
+        code = run_command(self.engine, module, [argv0], (self.stdin, self.stdout, self.stderr))
         return code, self.stdout.read_bytes()
 
 

@@ -22,6 +22,7 @@ import wasmtime
 from baseline import images as image_builder
 from baseline.containerd import Containerd
 from baseline.jobs import JobRunner, JobSpec
+from wasmtime_package import run_command
 
 STATE_NAME = "lookup"
 LONG_RUNNING_TIMEOUT_S = 600.0  # VYR's default task timeout is 30 s; long tasks ask for more
@@ -285,28 +286,13 @@ class WasmtimePySystem:
     def _execute(self, module: wasmtime.Module, workload: Workload, ticks: int) -> Outcome:
         stdin, stdout, stderr = self._files()
         stdin.write_bytes(workload.stdin)
-        config = wasmtime.WasiConfig()
         argv = [workload.guest, *workload.args]
+        preopens = []
         if workload.state is not None:
-            config.preopen_dir(str(workload.state), f"/state/{STATE_NAME}")
+            preopens.append((workload.state, f"/state/{STATE_NAME}"))
             argv.append(STATE_NAME)
-        config.argv = argv
-        config.stdin_file = str(stdin)
-        config.stdout_file = str(stdout)
-        config.stderr_file = str(stderr)
-        store = wasmtime.Store(self.engine)
-        store.set_epoch_deadline(ticks)
-        store.set_wasi(config)
-        linker = wasmtime.Linker(self.engine)
-        linker.define_wasi()
-        instance = linker.instantiate(store, module)
-        start = instance.exports(store)["_start"]
-        assert isinstance(start, wasmtime.Func)
         try:
-            start(store)
-            code = 0
-        except wasmtime.ExitTrap as exit_trap:
-            code = exit_trap.code
+            code = run_command(self.engine, module, argv, (stdin, stdout, stderr), preopens, ticks)
         except (wasmtime.Trap, wasmtime.WasmtimeError):
             return Outcome("interrupted", None, b"")
         return Outcome("ok" if code == 0 else "failed", code, stdout.read_bytes())
