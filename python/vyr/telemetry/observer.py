@@ -71,27 +71,21 @@ class TaskObserver:
             return None
         parent = otel_context.get_current()
         caller = trace.get_current_span(parent).get_span_context()
+        trace_id = caller.trace_id if caller.is_valid else random.getrandbits(128) or 1
         if not caller.is_valid and self._ratio_bound is not None:
             # The sampler's own rule for a root (TraceIdRatioBased), without its result objects:
             # an unsampled task then costs well under a microsecond here.
-            trace_id = random.getrandbits(128) or 1
             sampled = (trace_id & _TRACE_ID_LIMIT) < self._ratio_bound
-            if not sampled and not self.record_all:
-                return None
-            return TraceContext(time.time_ns(), format(trace_id, "032x"), sampled=sampled)
-        context = TraceContext(time.time_ns())
-        if caller.is_valid:
-            context.trace_id, context.parent_span_id = format(caller.trace_id, "032x"), format(caller.span_id, "016x")
-            context.trace_state = caller.trace_state.to_header() if caller.trace_state else ""
-            trace_id = caller.trace_id
+        elif self._sampler is not None:
+            sampled = self._sampler.should_sample(parent, trace_id, ROOT, SpanKind.SERVER).decision.is_sampled()
         else:
-            trace_id = random.getrandbits(128) or 1
-            context.trace_id = format(trace_id, "032x")
-        if self._sampler is not None:
-            decision = self._sampler.should_sample(parent, trace_id, ROOT, SpanKind.SERVER).decision
-            context.sampled = decision.is_sampled()
-        if not context.sampled and not self.record_all:
+            sampled = False
+        if not sampled and not self.record_all:
             return None
+        context = TraceContext(time.time_ns(), format(trace_id, "032x"), sampled=sampled)
+        if caller.is_valid:
+            context.parent_span_id = format(caller.span_id, "016x")
+            context.trace_state = caller.trace_state.to_header() if caller.trace_state else ""
         return context
 
     def submitted(self, context: TraceContext | None, handle: Any) -> None:
