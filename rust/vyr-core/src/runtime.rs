@@ -223,6 +223,12 @@ impl Runtime {
         let shared = &self.shared;
         let parts = ArtifactParts { claimed_digest: digest, manifest, signature, module };
         let artifact = verify(parts, &shared.trust, shared.config.limits.max_artifact_bytes)?;
+        let cell = shared.cell_for(artifact.digest);
+        if cell.get().is_some() {
+            // Loaded (so compiled) already: only the store's same-manifest check is left to do.
+            shared.store.put(&artifact)?;
+            return Ok(PutOutcome { digest: artifact.digest, manifest: artifact.manifest });
+        }
         // Compile and store at once: storing mostly waits on fsync, compiling on the CPU. A
         // module that turns out not to compile is removed again (unless it was stored before).
         let stored_before = shared.store.contains(&artifact.digest);
@@ -244,7 +250,7 @@ impl Runtime {
         };
         let outcome = PutOutcome { digest: artifact.digest, manifest: artifact.manifest.clone() };
         let loaded = Loaded::new(artifact, prepared);
-        if shared.cell_for(outcome.digest).set(loaded.clone()).is_ok() {
+        if cell.set(loaded.clone()).is_ok() {
             shared.optimize_later(&loaded);
         }
         Ok(outcome)
