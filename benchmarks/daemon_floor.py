@@ -1,5 +1,5 @@
 """The floor of a grpc.aio server over VYR's core, for the daemon benchmark: `SubmitTask` with
-`wait` answered by submitting to `vyr._core` and waking the call when the task ends, with
+`wait` answered by submitting to `vyr.Runtime` and waking the call when the task ends, with
 nothing else (no journal, authentication, limits, telemetry or output digests). Whatever the
 daemon adds to grpc.aio and the runtime shows as the distance between it and this.
 
@@ -12,46 +12,22 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import threading
 import time
 
 import grpc
 import grpc.aio
 import vyr
 from vyr.api.v0 import control_pb2 as pb
-
-
-class _Waker:
-    """Resolves futures from Rust worker threads with one loop wake-up per burst (as the
-    daemon's servicer does)."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.pending: list[asyncio.Future[None]] = []
-        self.lock = threading.Lock()
-
-    def resolve(self, future: asyncio.Future[None]) -> None:
-        with self.lock:
-            self.pending.append(future)
-            if len(self.pending) > 1:
-                return
-        self.loop.call_soon_threadsafe(self._drain)
-
-    def _drain(self) -> None:
-        with self.lock:
-            pending, self.pending = self.pending, []
-        for future in pending:
-            if not future.done():
-                future.set_result(None)
+from vyr.server.servicer import LoopWaker
 
 
 async def serve(socket: str, node: vyr.Runtime, digest: str) -> None:
-    waker = _Waker(asyncio.get_running_loop())
+    waker = LoopWaker(asyncio.get_running_loop())  # the daemon's own wake-up
 
     async def submit(request: pb.SubmitTaskRequest, context: grpc.aio.ServicerContext) -> pb.SubmitTaskResponse:
         task = node.submit_task(request.artifact_digest, request.input_ref.inline)
         ended: asyncio.Future[None] = waker.loop.create_future()
-        task.on_end(lambda: waker.resolve(ended))
+        task.on_end(lambda: waker.resolve(ended, None))
         await ended
         result = task.result()
         message = pb.Task(id=result.id, status=result.status, exit_code=result.exit_code, stdout=result.stdout)

@@ -64,15 +64,28 @@ asyncio.run(main())
 """
 
 
-def _start(command: list[str], marker: str) -> subprocess.Popen[str]:
+def _start(command: list[str], marker: str) -> tuple[subprocess.Popen[str], str]:
+    """(the started server, the first line of its output that contains `marker`)."""
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert process.stdout is not None
     for line in process.stdout:
         if marker in line:
             # Keep draining the log, so a chatty server never blocks on a full pipe.
             threading.Thread(target=process.stdout.read, daemon=True).start()
-            return process
+            return process, line
     raise RuntimeError(f"{command[:4]} exited with {process.wait()}")
+
+
+def _signed_hello(directory: Path) -> Path:
+    """Signs a copy of `hello` into `directory`; returns the public key's path."""
+    from vyr.keys import generate_key, sign_module
+
+    if not HELLO_WASM.exists():
+        pytest.skip(f"{HELLO_WASM} is not built")
+    key, public = generate_key(directory / "bench.key")
+    shutil.copy(HELLO_WASM, directory / "hello.wasm")
+    sign_module(directory / "hello.wasm", key)
+    return public
 
 
 def _stop(process: subprocess.Popen[str]) -> None:
@@ -91,17 +104,12 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]
     """(a `vyr.Client` to a fresh `vyr daemon`, the digest of the signed `hello` guest); the
     client's `endpoint` is the socket the grpc.aio cases dial."""
     from vyr.client import Client
-    from vyr.keys import generate_key, sign_module
 
-    if not HELLO_WASM.exists():
-        pytest.skip(f"{HELLO_WASM} is not built")
     directory = tmp_path_factory.mktemp("daemon-bench")
-    key, public = generate_key(directory / "bench.key")
-    shutil.copy(HELLO_WASM, directory / "hello.wasm")
-    sign_module(directory / "hello.wasm", key)
+    public = _signed_hello(directory)
     home = directory / "home"
     env_command = [sys.executable, "-m", "vyr", "--home", str(home), "daemon", "--grace", "1"]
-    process = _start(env_command, "listening on")
+    process, _ = _start(env_command, "listening on")
     try:
         with Client(f"unix:{home / 'vyr.sock'}") as client:
             client.trust_add(public.read_text())
@@ -115,20 +123,11 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]
 @pytest.fixture(scope="module")
 def floor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """(endpoint, digest of `hello`) of the bare grpc.aio-over-runtime server."""
-    from vyr.keys import generate_key, sign_module
-
     directory = tmp_path_factory.mktemp("floor")
-    key, public = generate_key(directory / "bench.key")
-    shutil.copy(HELLO_WASM, directory / "hello.wasm")
-    sign_module(directory / "hello.wasm", key)
+    public = _signed_hello(directory)
     socket = directory / "floor.sock"
     command = [sys.executable, str(REPO / "benchmarks" / "daemon_floor.py"), str(socket), str(directory / "home"), str(directory / "hello.wasm"), str(public)]
-    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line.startswith("listening "):
-        raise RuntimeError(f"daemon_floor.py: {line}{process.stdout.read()}")
-    threading.Thread(target=process.stdout.read, daemon=True).start()
+    process, line = _start(command, "listening ")
     try:
         yield f"unix:{socket}", line.split()[1]
     finally:
@@ -139,7 +138,7 @@ def floor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]
 def echo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The endpoint of the bare grpc.aio echo server."""
     socket = tmp_path_factory.mktemp("echo") / "echo.sock"
-    process = _start([sys.executable, "-c", ECHO_SERVER, str(socket)], "listening")
+    process, _ = _start([sys.executable, "-c", ECHO_SERVER, str(socket)], "listening")
     try:
         yield f"unix:{socket}"
     finally:

@@ -1,7 +1,7 @@
 """The Control servicer: proto <-> domain only; the work is `Node`'s, off the event loop.
 
 Rust work runs through `asyncio.to_thread`; waiting for a task (`WaitTask`, or `SubmitTask`
-with `wait`) awaits a future that the node completes (through `_Waker`) once the task's end is
+with `wait`) awaits a future that the node completes (through `LoopWaker`) once the task's end is
 committed to the journal, so no thread sits blocked per waiter and no waiter hears of an end a
 crash could still undo.
 """
@@ -36,12 +36,12 @@ class ControlServicer(pb_grpc.ControlServicer):
         self.node = node
         self.limits = node.runtime.limits()
         self.accepting = True
-        self._waker: _Waker | None = None
+        self._waker: LoopWaker | None = None
 
-    def _loop_waker(self) -> _Waker:
+    def _loop_waker(self) -> LoopWaker:
         loop = asyncio.get_running_loop()
         if self._waker is None or self._waker.loop is not loop:
-            self._waker = _Waker(loop)
+            self._waker = LoopWaker(loop)
         return self._waker
 
     # -- artifacts --------------------------------------------------------------------------
@@ -236,7 +236,7 @@ def _task(view: TaskView) -> pb.Task:
     )
 
 
-class _Waker:
+class LoopWaker:
     """Resolves futures of one event loop from other threads, with one wake-up per burst.
 
     Under load the journal thread announces many ends per commit; one `call_soon_threadsafe`
