@@ -3,27 +3,16 @@ started as a subprocess on a temp home, stopped (SIGTERM, then SIGKILL) after ea
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from daemon_harness import BUILD, Daemon, Signed, start_daemon
+from daemon_harness import Daemon, Signed, sign_guests, start_daemon
 
 
 @pytest.fixture(scope="session")
 def signed(tmp_path_factory: pytest.TempPathFactory) -> Signed:
-    from vyr.keys import generate_key, sign_module
-
-    directory = tmp_path_factory.mktemp("guests")
-    key, public = generate_key(directory / "dev.key")
-    for name in ("hello", "collector", "anomaly"):
-        source = BUILD / f"{name}.wasm"
-        if not source.exists():
-            pytest.skip(f"{source} is not built (make workloads/build/.stamp)")
-        shutil.copy(source, directory / source.name)
-        sign_module(directory / source.name, key)
-    return Signed(directory, key, public.read_text())
+    return sign_guests(tmp_path_factory.mktemp("guests"), ("hello", "collector", "anomaly"))
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,6 +27,22 @@ class Signed:
 
     def module(self, name: str) -> Path:
         return self.directory / f"{name}.wasm"
+
+
+def sign_guests(directory: Path, names: tuple[str, ...]) -> Signed:
+    """Copies the built guests `names` into `directory` and signs them with a fresh key
+    (skips the test when one is not built)."""
+    import pytest
+    from vyr.keys import generate_key, sign_module
+
+    key, public = generate_key(directory / "dev.key")
+    for name in names:
+        source = BUILD / f"{name}.wasm"
+        if not source.exists():
+            pytest.skip(f"{source} is not built (make workloads/build/.stamp)")
+        shutil.copy(source, directory / source.name)
+        sign_module(directory / source.name, key)
+    return Signed(directory, key, public.read_text())
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "integration"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from daemon_harness import BUILD, Daemon, Signed
+from daemon_harness import Daemon, Signed, sign_guests
 from receiver import GrpcReceiver, HttpReceiver
 
 
@@ -35,16 +34,7 @@ def http_receiver() -> Iterator[HttpReceiver]:
 @pytest.fixture(scope="session")
 def signed(tmp_path_factory: pytest.TempPathFactory) -> Signed:
     """hello.wasm signed by a fresh key."""
-    from vyr.keys import generate_key, sign_module
-
-    directory = tmp_path_factory.mktemp("telemetry-guests")
-    key, public = generate_key(directory / "dev.key")
-    source = BUILD / "hello.wasm"
-    if not source.exists():
-        pytest.skip(f"{source} is not built (make workloads/build/.stamp)")
-    shutil.copy(source, directory / source.name)
-    sign_module(directory / source.name, key)
-    return Signed(directory, key, public.read_text())
+    return sign_guests(tmp_path_factory.mktemp("telemetry-guests"), ("hello",))
 
 
 @pytest.fixture
