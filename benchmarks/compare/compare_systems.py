@@ -9,7 +9,6 @@ import os
 import queue
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -183,65 +182,6 @@ def _vyr_outcome(result: Any) -> Outcome:
         "cancelled": "cancelled",
     }.get(result.status, "failed")
     return Outcome(status, result.exit_code, bytes(result.stdout or b""))
-
-
-@dataclass
-class VyrDaemon:
-    """A `vyr daemon` subprocess listening on `unix:<home>/vyr.sock`."""
-
-    process: subprocess.Popen[str]
-    endpoint: str
-    log: list[str]
-    pump: threading.Thread
-    home: Path = Path()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        self.pump.join(10)
-        if self.process.stderr is not None:
-            self.process.stderr.close()
-
-
-def start_vyr_daemon(home: Path, timeout_s: float = 30.0) -> VyrDaemon:
-    """Starts `python -m vyr --home HOME daemon` and waits for its `listening on` line."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("VYR_ENDPOINT", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "vyr", "--home", str(home), "daemon"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        text=True, env=env,
-    )  # fmt: skip
-    lines: queue.Queue[str | None] = queue.Queue()
-    log: list[str] = []
-
-    def pump() -> None:
-        assert process.stderr is not None
-        for line in process.stderr:
-            log.append(line)
-            lines.put(line)
-        lines.put(None)
-
-    reader = threading.Thread(target=pump, daemon=True)
-    reader.start()
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=max(0.01, deadline - time.monotonic()))
-        except queue.Empty:
-            break
-        if line is None:
-            raise RuntimeError(f"vyr daemon exited {process.wait()}:\n{''.join(log)}")
-        if "listening on " in line:
-            return VyrDaemon(process, line.split("listening on ", 1)[1].strip(), log, reader)
-    process.kill()
-    process.wait(10)
-    raise RuntimeError(f"vyr daemon did not start:\n{''.join(log)}")
 
 
 # -- the wasmtime PyPI package ------------------------------------------------------------------

@@ -22,17 +22,12 @@ from typing import Any
 
 import pytest
 from compare_measure import PROFILES, Profile
-from compare_systems import (
-    ContainerdSystem,
-    NativeSystem,
-    VyrDaemon,
-    VyrSystem,
-    WasmtimePySystem,
-    Workload,
-    start_vyr_daemon,
-)
+from compare_systems import ContainerdSystem, NativeSystem, VyrSystem, WasmtimePySystem, Workload
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "integration"))
+from daemon_harness import Daemon, start_daemon  # noqa: E402  (the test suite's daemon starter)
+
 BUILD = REPO / "workloads" / "build"
 GUESTS = ("hello", "event-transform", "anomaly", "state-file")
 DEFAULT_JSON = REPO / "docs" / "data" / "benchmarks.json"
@@ -201,15 +196,14 @@ def vyr_embedded(guests: tuple[Path, Path], scratch: Path) -> Iterator[VyrSystem
 
 
 @pytest.fixture(scope="session")
-def vyr_daemon_process(scratch: Path) -> Iterator[VyrDaemon]:
-    daemon = start_vyr_daemon(scratch / "vyr-daemon")
-    daemon.home = scratch / "vyr-daemon"
+def vyr_daemon_process(scratch: Path) -> Iterator[Daemon]:
+    daemon = start_daemon(scratch / "vyr-daemon")
     yield daemon
     daemon.stop()
 
 
 @pytest.fixture(scope="session")
-def vyr_daemon(vyr_daemon_process: VyrDaemon, guests: tuple[Path, Path]) -> Iterator[VyrSystem]:
+def vyr_daemon(vyr_daemon_process: Daemon, guests: tuple[Path, Path]) -> Iterator[VyrSystem]:
     import vyr
     from vyr.keys import read_public_key
 

@@ -12,14 +12,9 @@ from typing import Any
 
 import pytest
 from compare_measure import SYSTEMS, Profile, pss, rss, sample_memory
-from compare_systems import (
-    ContainerdSystem,
-    NativeSystem,
-    VyrSystem,
-    Workload,
-    start_vyr_daemon,
-)
+from compare_systems import ContainerdSystem, NativeSystem, VyrSystem, Workload
 from conftest import Records
+from daemon_harness import start_daemon
 
 PROBE = Path(__file__).resolve().parent / "footprint_probe.py"
 SETTLE_S = 0.3
@@ -122,7 +117,7 @@ def _fresh_daemon_rss(
     import vyr
     from vyr.keys import read_public_key
 
-    daemon = start_vyr_daemon(home)
+    daemon = start_daemon(home)
     try:
         with vyr.Client(daemon.endpoint) as client:
             client.trust_add(read_public_key(guests[1].with_name("bench.key.pub")))

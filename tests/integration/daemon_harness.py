@@ -66,6 +66,13 @@ class Daemon:
         self._reap()
         return code
 
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM; SIGKILL if it has not exited after `timeout` s."""
+        try:
+            self.terminate(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
     def kill(self) -> None:
         """SIGKILL (no drain)."""
         if self.process.poll() is None:
