@@ -37,8 +37,19 @@ def signed(tmp_path_factory: pytest.TempPathFactory) -> Signed:
     shutil.copy(HELLO_WASM, directory / "hello.wasm")
     for name in BUILT_GUESTS:
         subprocess.run(
-            [sys.executable, "-m", "ziglang", "cc", "-target", "wasm32-wasi", "-O2", "-s",
-             str(GUESTS_DIR / f"{name}.c"), "-o", str(directory / f"{name}.wasm")],
+            [
+                sys.executable,
+                "-m",
+                "ziglang",
+                "cc",
+                "-target",
+                "wasm32-wasi",
+                "-O2",
+                "-s",
+                str(GUESTS_DIR / f"{name}.c"),
+                "-o",
+                str(directory / f"{name}.wasm"),
+            ],
             check=True,
         )
     for name in ("hello", *BUILT_GUESTS):

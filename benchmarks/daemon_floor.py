@@ -24,20 +24,28 @@ from vyr.server.servicer import LoopWaker
 async def serve(socket: str, node: vyr.Runtime, digest: str) -> None:
     waker = LoopWaker(asyncio.get_running_loop())  # the daemon's own wake-up
 
-    async def submit(request: pb.SubmitTaskRequest, context: grpc.aio.ServicerContext) -> pb.SubmitTaskResponse:
+    async def submit(
+        request: pb.SubmitTaskRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SubmitTaskResponse:
         task = node.submit_task(request.artifact_digest, request.input_ref.inline)
         ended: asyncio.Future[None] = waker.loop.create_future()
         task.on_end(lambda: waker.resolve(ended, None))
         await ended
         result = task.result()
-        message = pb.Task(id=result.id, status=result.status, exit_code=result.exit_code, stdout=result.stdout)
+        message = pb.Task(
+            id=result.id, status=result.status, exit_code=result.exit_code, stdout=result.stdout
+        )
         return pb.SubmitTaskResponse(task_id=result.id, task=message)
 
     server = grpc.aio.server()
     handler = grpc.unary_unary_rpc_method_handler(
-        submit, request_deserializer=pb.SubmitTaskRequest.FromString, response_serializer=pb.SubmitTaskResponse.SerializeToString
+        submit,
+        request_deserializer=pb.SubmitTaskRequest.FromString,
+        response_serializer=pb.SubmitTaskResponse.SerializeToString,
     )
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("vyr.api.v0.Control", {"SubmitTask": handler}),))
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler("vyr.api.v0.Control", {"SubmitTask": handler}),)
+    )
     server.add_insecure_port(f"unix:{socket}")
     await server.start()
     print(f"listening {digest}", flush=True)

@@ -466,7 +466,10 @@ def _telemetry_notes(c: Cases) -> list[str]:
     """Issue 4's throughput goals, from the paired rounds (each instrumented round next to the
     same batch on an uninstrumented node)."""
     lines = ["| goal (issue 4) | measured | |", "| --- | --- | --- |"]
-    for key, what in (("telemetry_off", "tracing off"), ("telemetry_sampled_1pct", "sampled at 1 %")):
+    for key, what in (
+        ("telemetry_off", "tracing off"),
+        ("telemetry_sampled_1pct", "sampled at 1 %"),
+    ):
         case = c.get(key)
         if case is not None and "overhead_ratio" in case.extra:
             ratio = case.extra["overhead_ratio"]
@@ -490,7 +493,7 @@ def _telemetry_notes(c: Cases) -> list[str]:
         )
     lines += [
         "",
-        "\"Off\" is a node with no exporter configured (no hook on the hot path), paired with an "
+        '"Off" is a node with no exporter configured (no hook on the hot path), paired with an '
         "identical node: its ratio shows the pairing's own noise. The receiver is the test "
         "suite's OTLP/gRPC receiver, in its own process.",
     ]
@@ -550,7 +553,9 @@ def shared_machine_warning(machine: dict[str, Any]) -> list[str]:
     ]
 
 
-def render(cases: Cases, machine: dict[str, Any], when: str, separate: dict[str, list[str]] | None = None) -> str:
+def render(
+    cases: Cases, machine: dict[str, Any], when: str, separate: dict[str, list[str]] | None = None
+) -> str:
     """The page; `separate` maps a group to lines saying it comes from another run."""
     by_group: dict[str, list[Case]] = {}
     for case in cases.values():

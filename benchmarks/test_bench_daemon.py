@@ -66,7 +66,13 @@ asyncio.run(main())
 
 def _start(command: list[str], marker: str) -> tuple[subprocess.Popen[str], str]:
     """(the started server, the first line of its output that contains `marker`)."""
-    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     assert process.stdout is not None
     for line in process.stdout:
         if marker in line:
@@ -126,7 +132,14 @@ def floor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]
     directory = tmp_path_factory.mktemp("floor")
     public = _signed_hello(directory)
     socket = directory / "floor.sock"
-    command = [sys.executable, str(REPO / "benchmarks" / "daemon_floor.py"), str(socket), str(directory / "home"), str(directory / "hello.wasm"), str(public)]
+    command = [
+        sys.executable,
+        str(REPO / "benchmarks" / "daemon_floor.py"),
+        str(socket),
+        str(directory / "home"),
+        str(directory / "hello.wasm"),
+        str(public),
+    ]
     process, line = _start(command, "listening ")
     try:
         yield f"unix:{socket}", line.split()[1]
@@ -201,7 +214,11 @@ def _floor_round_trip(floor: tuple[str, str]) -> tuple[Callable[[], None], grpc.
 
     endpoint, digest = floor
     channel = grpc.insecure_channel(endpoint)
-    call = channel.unary_unary(SUBMIT_METHOD, request_serializer=pb.SubmitTaskRequest.SerializeToString, response_deserializer=pb.SubmitTaskResponse.FromString)
+    call = channel.unary_unary(
+        SUBMIT_METHOD,
+        request_serializer=pb.SubmitTaskRequest.SerializeToString,
+        response_deserializer=pb.SubmitTaskResponse.FromString,
+    )
     request = _floor_request(digest)
 
     def round_trip() -> None:
@@ -249,7 +266,15 @@ def test_round_trip(benchmark: Any, side: str, request: pytest.FixtureRequest) -
     )
 
 
-def _aio_batch(endpoint: str, method: str, request: Any, serializer: Any, deserializer: Any, check: Callable[[Any], None], in_flight: int) -> tuple[Callable[[], None], Callable[[], None]]:
+def _aio_batch(
+    endpoint: str,
+    method: str,
+    request: Any,
+    serializer: Any,
+    deserializer: Any,
+    check: Callable[[Any], None],
+    in_flight: int,
+) -> tuple[Callable[[], None], Callable[[], None]]:
     """(one batch of THROUGHPUT_TASKS calls with `in_flight` coroutines on one grpc.aio
     channel, a closer). The loop runs on its own thread; the batch blocks until it is done."""
     loop = asyncio.new_event_loop()
@@ -261,7 +286,9 @@ def _aio_batch(endpoint: str, method: str, request: Any, serializer: Any, deseri
 
     async def open_channel() -> Any:
         channel = grpc.aio.insecure_channel(endpoint)
-        return channel, channel.unary_unary(method, request_serializer=serializer, response_deserializer=deserializer)
+        return channel, channel.unary_unary(
+            method, request_serializer=serializer, response_deserializer=deserializer
+        )
 
     channel, call = on_loop(open_channel())
     per_caller = THROUGHPUT_TASKS // in_flight
@@ -288,7 +315,9 @@ def _vyr_checked(response: Any) -> None:
 
 @pytest.mark.parametrize("in_flight", IN_FLIGHT)
 @pytest.mark.parametrize("side", ["vyr", "floor", "echo"])
-def test_throughput(benchmark: Any, side: str, in_flight: int, request: pytest.FixtureRequest) -> None:
+def test_throughput(
+    benchmark: Any, side: str, in_flight: int, request: pytest.FixtureRequest
+) -> None:
     """THROUGHPUT_TASKS round trips with `in_flight` calls outstanding on a grpc.aio channel."""
     sizes = request.getfixturevalue("sizes")
     if side == "vyr":
@@ -296,8 +325,13 @@ def test_throughput(benchmark: Any, side: str, in_flight: int, request: pytest.F
 
         client, _digest = request.getfixturevalue("daemon")
         batch, close = _aio_batch(
-            client.endpoint, SUBMIT_METHOD, request.getfixturevalue("submit"),
-            pb.SubmitTaskRequest.SerializeToString, pb.SubmitTaskResponse.FromString, _vyr_checked, in_flight,
+            client.endpoint,
+            SUBMIT_METHOD,
+            request.getfixturevalue("submit"),
+            pb.SubmitTaskRequest.SerializeToString,
+            pb.SubmitTaskResponse.FromString,
+            _vyr_checked,
+            in_flight,
         )
         what = "VYR daemon: SubmitTask(wait) via grpc.aio"
     elif side == "floor":
@@ -305,8 +339,13 @@ def test_throughput(benchmark: Any, side: str, in_flight: int, request: pytest.F
 
         endpoint, digest = request.getfixturevalue("floor")
         batch, close = _aio_batch(
-            endpoint, SUBMIT_METHOD, _floor_request(digest),
-            pb.SubmitTaskRequest.SerializeToString, pb.SubmitTaskResponse.FromString, _vyr_checked, in_flight,
+            endpoint,
+            SUBMIT_METHOD,
+            _floor_request(digest),
+            pb.SubmitTaskRequest.SerializeToString,
+            pb.SubmitTaskResponse.FromString,
+            _vyr_checked,
+            in_flight,
         )
         what = "floor: bare grpc.aio over the runtime, SubmitTask(wait)"
     else:
@@ -315,7 +354,15 @@ def test_throughput(benchmark: Any, side: str, in_flight: int, request: pytest.F
         def check(response: bytes) -> None:
             assert len(response) == expected
 
-        batch, close = _aio_batch(request.getfixturevalue("echo"), ECHO_METHOD, _echo_request(sizes), None, None, check, in_flight)
+        batch, close = _aio_batch(
+            request.getfixturevalue("echo"),
+            ECHO_METHOD,
+            _echo_request(sizes),
+            None,
+            None,
+            check,
+            in_flight,
+        )
         what = "grpc.aio echo: 1 call of the same sizes"
     benchmark.group = "daemon"
     try:

@@ -34,9 +34,14 @@ class Receiver:
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self._process = subprocess.Popen(
-            [sys.executable, str(RECEIVER), str(self.port)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            [sys.executable, str(RECEIVER), str(self.port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
-        assert self._process.stdout is not None and self._process.stdout.readline().strip() == "ready"
+        assert (
+            self._process.stdout is not None and self._process.stdout.readline().strip() == "ready"
+        )
 
     def spans(self) -> int:
         """Spans received so far."""
@@ -83,7 +88,13 @@ def _batch(node: Any, digest: str) -> list[Any]:
 
 
 def _throughput(
-    benchmark: Any, node: Any, digest: str, key: str, label: str, telemetry: Any = None, bare: Any = None
+    benchmark: Any,
+    node: Any,
+    digest: str,
+    key: str,
+    label: str,
+    telemetry: Any = None,
+    bare: Any = None,
 ) -> None:
     """TASKS tasks per round on `node`. With `bare`, each round is preceded (untimed by
     pytest-benchmark, timed here) by the same batch on the uninstrumented node: the overhead is
@@ -105,18 +116,37 @@ def _throughput(
     extra: dict[str, Any] = {}
     if telemetry is not None:
         node.telemetry().flush(30)
-        extra = {"spans_exported": telemetry.processor.exported, "spans_dropped": telemetry.processor.dropped_total()}
+        extra = {
+            "spans_exported": telemetry.processor.exported,
+            "spans_dropped": telemetry.processor.dropped_total(),
+        }
     if bare_times:
         bare_median = statistics.median(bare_times[-ROUNDS:])
-        extra.update(bare_median_s=bare_median, overhead_ratio=benchmark.stats.stats.median / bare_median)
+        extra.update(
+            bare_median_s=bare_median, overhead_ratio=benchmark.stats.stats.median / bare_median
+        )
     benchmark.extra_info.update(
-        key=key, label=label, tasks=TASKS, tasks_per_s=TASKS / benchmark.stats.stats.median, versus="telemetry_off", **extra
+        key=key,
+        label=label,
+        tasks=TASKS,
+        tasks_per_s=TASKS / benchmark.stats.stats.median,
+        versus="telemetry_off",
+        **extra,
     )
 
 
-def test_throughput_telemetry_off(benchmark: Any, node: Any, digests: dict[str, str], bare_node: Any) -> None:
+def test_throughput_telemetry_off(
+    benchmark: Any, node: Any, digests: dict[str, str], bare_node: Any
+) -> None:
     """No exporter configured: no hook on the hot path (paired with an identical node)."""
-    _throughput(benchmark, node, digests["hello"], "telemetry_off", f"telemetry off: {TASKS} tasks", bare=bare_node)
+    _throughput(
+        benchmark,
+        node,
+        digests["hello"],
+        "telemetry_off",
+        f"telemetry off: {TASKS} tasks",
+        bare=bare_node,
+    )
     benchmark.extra_info["baseline"] = True
 
 
@@ -130,7 +160,15 @@ def test_throughput_sampled_1_percent(
     telemetry = Telemetry(sampler=TraceIdRatioBased(0.01))
     try:
         node.telemetry(telemetry, streams=False)
-        _throughput(benchmark, node, digests["hello"], "telemetry_sampled_1pct", "traces sampled at 1 %", telemetry, bare_node)
+        _throughput(
+            benchmark,
+            node,
+            digests["hello"],
+            "telemetry_sampled_1pct",
+            "traces sampled at 1 %",
+            telemetry,
+            bare_node,
+        )
     finally:
         telemetry.shutdown()
 
@@ -145,12 +183,22 @@ def test_throughput_fully_sampled_exported(
     telemetry = Telemetry(sampler=ALWAYS_ON)
     try:
         node.telemetry(telemetry, streams=False)
-        _throughput(benchmark, node, digests["hello"], "telemetry_full", "every task traced and exported", telemetry, bare_node)
+        _throughput(
+            benchmark,
+            node,
+            digests["hello"],
+            "telemetry_full",
+            "every task traced and exported",
+            telemetry,
+            bare_node,
+        )
     finally:
         telemetry.shutdown()
 
 
-def test_paced_traced_tasks_nothing_dropped(benchmark: Any, node: Any, digests: dict[str, str], receiver: Receiver) -> None:
+def test_paced_traced_tasks_nothing_dropped(
+    benchmark: Any, node: Any, digests: dict[str, str], receiver: Receiver
+) -> None:
     """PACED_RATE traced tasks/s for PACED_SECONDS: all of them exported, none dropped."""
     from opentelemetry.sdk.trace.sampling import ALWAYS_ON
     from vyr.telemetry.pipeline import Telemetry
@@ -179,8 +227,12 @@ def test_paced_traced_tasks_nothing_dropped(benchmark: Any, node: Any, digests: 
         exported, dropped = telemetry.processor.exported, telemetry.processor.dropped_total()
         received = receiver.spans()
         benchmark.extra_info.update(
-            key="telemetry_paced", label=f"{PACED_RATE} traced tasks/s for {PACED_SECONDS} s",
-            spans_expected=count * 5, spans_exported=exported, spans_dropped=dropped, spans_received=received,
+            key="telemetry_paced",
+            label=f"{PACED_RATE} traced tasks/s for {PACED_SECONDS} s",
+            spans_expected=count * 5,
+            spans_exported=exported,
+            spans_dropped=dropped,
+            spans_received=received,
         )
         assert dropped == 0 and exported == received == count * 5
     finally:

@@ -43,7 +43,9 @@ def make_certificates(directory: Path) -> tuple[Path, Path, Path]:
     now = datetime.datetime.now(datetime.UTC)
     validity = (now - datetime.timedelta(minutes=5), now + datetime.timedelta(days=1))
 
-    def certificate(subject: str, key: Any, issuer: x509.Name | None, issuer_key: Any, is_ca: bool) -> x509.Certificate:
+    def certificate(
+        subject: str, key: Any, issuer: x509.Name | None, issuer_key: Any, is_ca: bool
+    ) -> x509.Certificate:
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
         builder = (
             x509.CertificateBuilder()
@@ -57,9 +59,13 @@ def make_certificates(directory: Path) -> tuple[Path, Path, Path]:
         )
         if not is_ca:
             builder = builder.add_extension(
-                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
+                x509.SubjectAlternativeName(
+                    [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+                ),
                 critical=False,
-            ).add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            ).add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+            )
         return builder.sign(issuer_key, hashes.SHA256())
 
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -67,12 +73,20 @@ def make_certificates(directory: Path) -> tuple[Path, Path, Path]:
     server_key = ec.generate_private_key(ec.SECP256R1())
     server = certificate("vyr cloud node", server_key, ca.subject, ca_key, False)
     directory.mkdir(parents=True, exist_ok=True)
-    ca_path, cert_path, key_path = directory / "ca.pem", directory / "server.pem", directory / "server.key"
+    ca_path, cert_path, key_path = (
+        directory / "ca.pem",
+        directory / "server.pem",
+        directory / "server.key",
+    )
     ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     cert_path.write_bytes(server.public_bytes(serialization.Encoding.PEM))
     key_path.touch(mode=0o600)
     key_path.write_bytes(
-        server_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        server_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
     )
     return ca_path, cert_path, key_path
 
@@ -90,14 +104,25 @@ def run(work: Path, artifacts: Artifacts, inputs: Inputs) -> list[dict[str, Any]
         node = stack.enter_context(
             daemon(
                 work / "home",
-                ["--listen", "tcp://127.0.0.1:0", "--tls-cert", str(cert), "--tls-key", str(key), "--token-file", str(token)],
+                [
+                    "--listen",
+                    "tcp://127.0.0.1:0",
+                    "--tls-cert",
+                    str(cert),
+                    "--tls-key",
+                    str(key),
+                    "--token-file",
+                    str(token),
+                ],
                 env=otel_environment(receiver.endpoint, "vyr-cloud"),
             )
         )
         endpoint = node.addresses[0]
         credentials = {"VYR_CA_FILE": str(ca), "VYR_TOKEN_FILE": str(token)}
         vyr_cli(None, "trust", "add", str(artifacts.public_key), endpoint=endpoint, env=credentials)
-        vyr_cli(None, "artifact", "import", str(artifacts.bundle), endpoint=endpoint, env=credentials)
+        vyr_cli(
+            None, "artifact", "import", str(artifacts.bundle), endpoint=endpoint, env=credentials
+        )
         client = stack.enter_context(Client(endpoint, ca_file=ca, token_file=token))
         outcomes = run_workloads(client, artifacts.digests, inputs, PeakRss(node.pid))
         _wait_for_spans(receiver)
@@ -105,7 +130,9 @@ def run(work: Path, artifacts: Artifacts, inputs: Inputs) -> list[dict[str, Any]
     telemetry = receiver.read()
     notes: dict[str, Any] = {
         "transport": f"TLS over TCP ({endpoint}), bearer token",
-        "otlp": {key_: telemetry[key_] for key_ in ("requests", "spans", "metric_points", "services")},
+        "otlp": {
+            key_: telemetry[key_] for key_ in ("requests", "spans", "metric_points", "services")
+        },
     }
     return records(NAME, outcomes, **notes)
 

@@ -61,14 +61,25 @@ class Inputs:
     @classmethod
     def generate(cls, scale: Scale) -> Inputs:
         devices = gen_events.make_devices(seed=scale.seed, count=scale.devices)
-        events = "".join(gen_events.generate_events(seed=scale.seed, count=scale.events, devices=devices))
-        batches, truth = gen_events.generate_readings(seed=scale.seed, batches=scale.batches, batch_size=scale.batch_size)
+        events = "".join(
+            gen_events.generate_events(seed=scale.seed, count=scale.events, devices=devices)
+        )
+        batches, truth = gen_events.generate_readings(
+            seed=scale.seed, batches=scale.batches, batch_size=scale.batch_size
+        )
         return cls(
             device_table=gen_events.devices_tsv(devices).encode(),
             events=events.encode(),
             batches=[batch.encode() for batch in batches],
             truth_ids=sorted(truth),
-            anomaly_args=["--count", str(scale.anomaly_count), "--window", str(scale.anomaly_window), "--seed", str(scale.seed)],
+            anomaly_args=[
+                "--count",
+                str(scale.anomaly_count),
+                "--window",
+                str(scale.anomaly_window),
+                "--seed",
+                str(scale.seed),
+            ],
             scale=scale,
         )
 
@@ -89,7 +100,9 @@ def prepare_artifacts(work: Path) -> Artifacts:
 
     missing = [name for name in GUESTS if not (BUILD / f"{name}.wasm").is_file()]
     if missing:
-        raise SystemExit(f"guests not built ({', '.join(missing)}): run `python workloads/build.py` first")
+        raise SystemExit(
+            f"guests not built ({', '.join(missing)}): run `python workloads/build.py` first"
+        )
     signing = work / "signing"
     signing.mkdir(parents=True)
     key, public = generate_key(signing / "release.key")
@@ -109,14 +122,24 @@ def prepare_artifacts(work: Path) -> Artifacts:
     return Artifacts(bundle, public, digests)
 
 
-def vyr_cli(home: Path | None, *args: str, endpoint: str | None = None, env: dict[str, str] | None = None) -> str:
+def vyr_cli(
+    home: Path | None, *args: str, endpoint: str | None = None, env: dict[str, str] | None = None
+) -> str:
     """Runs the `vyr` CLI; returns stdout, raises with stderr on failure."""
     command = [sys.executable, "-m", "vyr"]
     command += ["--home", str(home)] if home else []
     command += ["--endpoint", endpoint] if endpoint else []
-    done = subprocess.run([*command, *args], capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=300)
+    done = subprocess.run(
+        [*command, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )
     if done.returncode != 0:
-        raise RuntimeError(f"vyr {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}")
+        raise RuntimeError(
+            f"vyr {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}"
+        )
     return done.stdout
 
 
@@ -162,10 +185,16 @@ class PeakRss:
         return {}
 
 
-def run_workloads(node: Any, digests: dict[str, str], inputs: Inputs, peak: PeakRss) -> list[Outcome]:
+def run_workloads(
+    node: Any, digests: dict[str, str], inputs: Inputs, peak: PeakRss
+) -> list[Outcome]:
     """The three workloads on `node` (a `vyr.Runtime` or `vyr.Client`), each timed and measured."""
     outcomes = []
-    for workload, body in (("event-transform", _event_transform), ("collector", _collector), ("anomaly", _anomaly)):
+    for workload, body in (
+        ("event-transform", _event_transform),
+        ("collector", _collector),
+        ("anomaly", _anomaly),
+    ):
         peak.reset()
         started = time.perf_counter()
         output, guest_peak, detail = body(node, digests, inputs, workload)
@@ -189,27 +218,49 @@ def run_workloads(node: Any, digests: dict[str, str], inputs: Inputs, peak: Peak
 def _checked(result: Any, what: str) -> Any:
     if not result.ok:
         stderr = result.stderr.decode(errors="replace").strip()
-        raise RuntimeError(f"{what}: {result.status} {result.reason or ''} exit {result.exit_code}: {stderr}")
+        raise RuntimeError(
+            f"{what}: {result.status} {result.reason or ''} exit {result.exit_code}: {stderr}"
+        )
     return result
 
 
-def _event_transform(node: Any, digests: dict[str, str], inputs: Inputs, name: str) -> tuple[bytes, int, str]:
+def _event_transform(
+    node: Any, digests: dict[str, str], inputs: Inputs, name: str
+) -> tuple[bytes, int, str]:
     state = f"lookup-{os.getpid()}-{time.monotonic_ns()}"
     node.create_state(state)
-    load = node.run(digests["state-file"], inputs.device_table, state_bindings=[f"{state}:rw"], args=["put", state, "devices.tsv"])
+    load = node.run(
+        digests["state-file"],
+        inputs.device_table,
+        state_bindings=[f"{state}:rw"],
+        args=["put", state, "devices.tsv"],
+    )
     _checked(load, "load the device table")
-    result = _checked(node.run(digests[name], inputs.events, state_bindings=[f"{state}:ro"], args=[state]), name)
-    return result.stdout, int(result.usage.get("peak_memory_bytes", 0)), result.stderr.decode().strip()
+    result = _checked(
+        node.run(digests[name], inputs.events, state_bindings=[f"{state}:ro"], args=[state]), name
+    )
+    return (
+        result.stdout,
+        int(result.usage.get("peak_memory_bytes", 0)),
+        result.stderr.decode().strip(),
+    )
 
 
-def _collector(node: Any, digests: dict[str, str], inputs: Inputs, name: str) -> tuple[bytes, int, str]:
+def _collector(
+    node: Any, digests: dict[str, str], inputs: Inputs, name: str
+) -> tuple[bytes, int, str]:
     state = f"site-{os.getpid()}-{time.monotonic_ns()}"
     node.create_state(state)
     peak = 0
     for number, batch in enumerate(inputs.batches, 1):
-        collect = _checked(node.run(digests[name], batch, state_bindings=[f"{state}:rw"], args=["collect", state]), f"collect {number}")
+        collect = _checked(
+            node.run(digests[name], batch, state_bindings=[f"{state}:rw"], args=["collect", state]),
+            f"collect {number}",
+        )
         peak = max(peak, int(collect.usage.get("peak_memory_bytes", 0)))
-    forward = _checked(node.run(digests[name], state_bindings=[f"{state}:rw"], args=["forward", state]), "forward")
+    forward = _checked(
+        node.run(digests[name], state_bindings=[f"{state}:rw"], args=["forward", state]), "forward"
+    )
     peak = max(peak, int(forward.usage.get("peak_memory_bytes", 0)))
     check_forwarded(forward.stdout, inputs)
     return forward.stdout, peak, forward.stderr.decode().strip()
@@ -219,12 +270,20 @@ def check_forwarded(batch: bytes, inputs: Inputs) -> None:
     """The forwarded batch holds every reading once (the generator's ground truth)."""
     ids = [reading.id for reading in decode.decode(batch)]
     if sorted(ids) != inputs.truth_ids:
-        raise RuntimeError(f"collector: forwarded {len(ids)} ids, {len(set(ids))} distinct; expected {len(inputs.truth_ids)}")
+        raise RuntimeError(
+            f"collector: forwarded {len(ids)} ids, {len(set(ids))} distinct; expected {len(inputs.truth_ids)}"
+        )
 
 
-def _anomaly(node: Any, digests: dict[str, str], inputs: Inputs, name: str) -> tuple[bytes, int, str]:
+def _anomaly(
+    node: Any, digests: dict[str, str], inputs: Inputs, name: str
+) -> tuple[bytes, int, str]:
     result = _checked(node.run(digests[name], args=inputs.anomaly_args), name)
-    return result.stdout, int(result.usage.get("peak_memory_bytes", 0)), result.stdout.decode().strip()[:80]
+    return (
+        result.stdout,
+        int(result.usage.get("peak_memory_bytes", 0)),
+        result.stdout.decode().strip()[:80],
+    )
 
 
 def records(environment: str, outcomes: list[Outcome], **notes: Any) -> list[dict[str, Any]]:
@@ -283,19 +342,30 @@ def daemon(
     environment.pop("VYR_ENDPOINT", None)
     with open(log, "wb") as log_file:
         process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file, env=environment,
-            start_new_session=True, preexec_fn=die_with_parent,
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=log_file,
+            env=environment,
+            start_new_session=True,
+            preexec_fn=die_with_parent,
         )
     running = DaemonProcess(process, log, [])
     try:
         deadline = time.monotonic() + DAEMON_START_S
         while len(running.addresses) < expect_listeners:
             text = log.read_text(errors="replace")
-            running.addresses = [line.split("listening on ", 1)[1].strip() for line in text.splitlines() if "listening on " in line]
+            running.addresses = [
+                line.split("listening on ", 1)[1].strip()
+                for line in text.splitlines()
+                if "listening on " in line
+            ]
             if process.poll() is not None:
                 raise RuntimeError(f"daemon exited with {process.returncode}:\n{text}")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"daemon did not report listening within {DAEMON_START_S:.0f} s:\n{text}")
+                raise RuntimeError(
+                    f"daemon did not report listening within {DAEMON_START_S:.0f} s:\n{text}"
+                )
             time.sleep(0.05)
         yield running
     finally:
@@ -346,11 +416,29 @@ class Receiver:
 
 
 @contextlib.contextmanager
-def otlp_receiver(summary: Path, host: str = "127.0.0.1", port: int = 0, wrapper: list[str] = ()) -> Iterator[Receiver]:  # type: ignore[assignment]
+def otlp_receiver(
+    summary: Path, host: str = "127.0.0.1", port: int = 0, wrapper: list[str] = ()
+) -> Iterator[Receiver]:  # type: ignore[assignment]
     """Starts the receiver (optionally inside `ip netns exec NS`), yields it, always stops it."""
     receiver = str(Path(__file__).with_name("otlp_receiver.py"))
-    command = [*wrapper, sys.executable, receiver, "--host", host, "--port", str(port), "--summary", str(summary)]
-    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True,
+    command = [
+        *wrapper,
+        sys.executable,
+        receiver,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--summary",
+        str(summary),
+    ]
+    process = subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
         preexec_fn=die_with_parent,
     )
     try:

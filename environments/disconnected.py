@@ -87,8 +87,25 @@ def connect(site: str, uplink: str) -> None:
     """The uplink comes back: a veth pair between the two namespaces, addresses on both ends."""
     suffix = str(os.getpid())[-7:]
     site_end, uplink_end = f"vyrs{suffix}", f"vyru{suffix}"
-    run_command("ip", "link", "add", site_end, "netns", site, "type", "veth", "peer", "name", uplink_end, "netns", uplink)
-    for ns, device, address in ((site, site_end, SITE_ADDRESS), (uplink, uplink_end, UPLINK_ADDRESS)):
+    run_command(
+        "ip",
+        "link",
+        "add",
+        site_end,
+        "netns",
+        site,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        uplink_end,
+        "netns",
+        uplink,
+    )
+    for ns, device, address in (
+        (site, site_end, SITE_ADDRESS),
+        (uplink, uplink_end, UPLINK_ADDRESS),
+    ):
         run_command("ip", "-n", ns, "address", "add", f"{address}/{PREFIX_LENGTH}", "dev", device)
         run_command("ip", "-n", ns, "link", "set", device, "up")
         run_command("ip", "-n", ns, "link", "set", "lo", "up")
@@ -97,7 +114,11 @@ def connect(site: str, uplink: str) -> None:
 def interfaces(ns: str) -> list[str]:
     """`ip -o link` inside NS: interface name and state."""
     lines = run_command("ip", "-n", ns, "-o", "link").stdout.splitlines()
-    return [" ".join(line.split(":", 2)[1].split()[:1]) + (" UP" if ",UP" in line or "<UP" in line else " DOWN") for line in lines]
+    return [
+        " ".join(line.split(":", 2)[1].split()[:1])
+        + (" UP" if ",UP" in line or "<UP" in line else " DOWN")
+        for line in lines
+    ]
 
 
 def run(work: Path, artifacts: Artifacts, inputs: Inputs) -> list[dict[str, Any]]:
@@ -113,8 +134,13 @@ def run(work: Path, artifacts: Artifacts, inputs: Inputs) -> list[dict[str, Any]
     with contextlib.ExitStack() as stack:
         site = stack.enter_context(namespace(f"{PREFIX}site-{pid}"))
         notes["interfaces_offline"] = interfaces(site)
-        telemetry_env = {**otel_environment(f"http://{UPLINK_ADDRESS}:{OTLP_PORT}", "vyr-disconnected-site"), SPOOL_ENV: str(spool)}
-        node = stack.enter_context(daemon(work / "home", [], wrapper=["ip", "netns", "exec", site], env=telemetry_env))
+        telemetry_env = {
+            **otel_environment(f"http://{UPLINK_ADDRESS}:{OTLP_PORT}", "vyr-disconnected-site"),
+            SPOOL_ENV: str(spool),
+        }
+        node = stack.enter_context(
+            daemon(work / "home", [], wrapper=["ip", "netns", "exec", site], env=telemetry_env)
+        )
         endpoint = node.addresses[0]
         result = work / "driver.json"
         driver = [
@@ -143,21 +169,29 @@ def run(work: Path, artifacts: Artifacts, inputs: Inputs) -> list[dict[str, Any]
         connect(site, uplink)
         notes["interfaces_online"] = interfaces(site)
         receiver = stack.enter_context(
-            otlp_receiver(work / "otlp-summary.json", host=UPLINK_ADDRESS, port=OTLP_PORT, wrapper=["ip", "netns", "exec", uplink])
+            otlp_receiver(
+                work / "otlp-summary.json",
+                host=UPLINK_ADDRESS,
+                port=OTLP_PORT,
+                wrapper=["ip", "netns", "exec", uplink],
+            )
         )
         deadline = time.monotonic() + DELIVERY_WAIT_S
         while time.monotonic() < deadline and receiver.read()["spans"] == 0:
             time.sleep(0.25)
         node.stop()  # a clean stop flushes whatever is still queued
         delivered = receiver.read()
-        notes["otlp_after_reconnect"] = {key: delivered[key] for key in ("requests", "spans", "metric_points", "services")}
+        notes["otlp_after_reconnect"] = {
+            key: delivered[key] for key in ("requests", "spans", "metric_points", "services")
+        }
         notes["spooled_after_reconnect"] = _spooled(spool)
     return records(NAME, outcomes, transport=f"unix socket inside netns ({endpoint})", **notes)
-
 
 
 def _spooled(spool: Path) -> dict[str, int]:
     """Files and spans waiting in the telemetry spool (`<sequence>-<spans>.otlp` files)."""
     files = [p for p in spool.rglob("*.otlp") if p.is_file()]
-    spans = sum(int(p.stem.rsplit("-", 1)[-1]) for p in files if p.stem.rsplit("-", 1)[-1].isdigit())
+    spans = sum(
+        int(p.stem.rsplit("-", 1)[-1]) for p in files if p.stem.rsplit("-", 1)[-1].isdigit()
+    )
     return {"files": len(files), "spans": spans}

@@ -45,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         address, port = options.probe.rsplit(":", 1)
         report["probe"] = probe_unreachable(address, int(port))
     vyr_cli(None, "trust", "add", str(options.public_key), endpoint=options.endpoint)
-    imported = vyr_cli(None, "artifact", "import", str(options.bundle), endpoint=options.endpoint).split()
+    imported = vyr_cli(
+        None, "artifact", "import", str(options.bundle), endpoint=options.endpoint
+    ).split()
     digests = _stored(options.endpoint)
     report["imported"] = imported
     inputs = Inputs.generate(Scale(**json.loads(options.scale)))

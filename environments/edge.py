@@ -68,7 +68,9 @@ def memory_parent() -> tuple[Path, int] | None:
     for mount in (Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/unified")):
         controllers = mount / "cgroup.controllers"
         if controllers.exists() and "memory" in controllers.read_text().split():
-            relative = next((line.split(":", 2)[2] for line in lines if line.startswith("0::")), "/")
+            relative = next(
+                (line.split(":", 2)[2] for line in lines if line.startswith("0::")), "/"
+            )
             return mount / relative.lstrip("/"), 2
     v1 = next((line.split(":", 2)[2] for line in lines if line.split(":")[1] == "memory"), None)
     if v1 is not None and Path("/sys/fs/cgroup/memory").is_dir():
@@ -146,7 +148,10 @@ class CgroupPeak(PeakRss):
         self.group.reset_peak()
 
     def extra(self) -> dict[str, Any]:
-        return {"cgroup_peak_bytes": self.group.peak(), "cgroup_oom_events": self.group.oom_events()}
+        return {
+            "cgroup_peak_bytes": self.group.peak(),
+            "cgroup_oom_events": self.group.oom_events(),
+        }
 
 
 def run(work: Path, artifacts: Artifacts, inputs: Inputs) -> list[dict[str, Any]]:
@@ -162,11 +167,21 @@ def run(work: Path, artifacts: Artifacts, inputs: Inputs) -> list[dict[str, Any]
         group = stack.enter_context(memory_cgroup(MEMORY_CAP))
         # Join the cgroup first, then pin to one CPU, then exec the daemon: every byte it
         # ever touches is charged to the cap.
-        wrapper = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(group.path), "taskset", "-c", str(cpu)]
+        wrapper = [
+            "sh",
+            "-c",
+            'echo $$ > "$0/cgroup.procs" && exec "$@"',
+            str(group.path),
+            "taskset",
+            "-c",
+            str(cpu),
+        ]
         node = stack.enter_context(daemon(work / "home", [], wrapper=wrapper))
         endpoint = node.addresses[0]
         if not endpoint.startswith("unix:"):
-            raise RuntimeError(f"edge daemon should listen on its unix socket only, got {node.addresses}")
+            raise RuntimeError(
+                f"edge daemon should listen on its unix socket only, got {node.addresses}"
+            )
         affinity = sorted(os.sched_getaffinity(node.pid))
         vyr_cli(None, "trust", "add", str(artifacts.public_key), endpoint=endpoint)
         vyr_cli(None, "artifact", "import", str(artifacts.bundle), endpoint=endpoint)

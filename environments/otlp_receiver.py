@@ -53,7 +53,10 @@ class Summary:
                 self.data["spans"] += counts["spans"]
                 self.data["metric_points"] += counts["points"]
                 self.data["log_records"] += counts["logs"]
-                for key, values in (("span_names", counts["names"]), ("services", counts["services"])):
+                for key, values in (
+                    ("span_names", counts["names"]),
+                    ("services", counts["services"]),
+                ):
                     self.data[key] = sorted(set(self.data[key]) | set(values))
             self.write()
 
@@ -86,7 +89,12 @@ def _decode(signal_name: str, body: bytes, content_type: str) -> dict[str, Any] 
     except Exception:  # a malformed body is counted, never fatal to the receiver
         return None
     counts: dict[str, Any] = {"spans": 0, "points": 0, "logs": 0, "names": set(), "services": set()}
-    resources = getattr(message, {"traces": "resource_spans", "metrics": "resource_metrics", "logs": "resource_logs"}[signal_name])
+    resources = getattr(
+        message,
+        {"traces": "resource_spans", "metrics": "resource_metrics", "logs": "resource_logs"}[
+            signal_name
+        ],
+    )
     for resource in resources:
         for attribute in resource.resource.attributes:
             if attribute.key == "service.name":
@@ -137,7 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--summary", type=Path, required=True)
     options = parser.parse_args(argv)
-    server = ThreadingHTTPServer((options.host, options.port), make_handler(Summary(options.summary)))
+    server = ThreadingHTTPServer(
+        (options.host, options.port), make_handler(Summary(options.summary))
+    )
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     print(f"listening on {options.host}:{server.server_address[1]}", flush=True)
     server.serve_forever()

@@ -1,6 +1,6 @@
 """docs/portability.md from docs/data/portability.json (the records `run.py` writes).
 
-    python environments/report.py [docs/data/portability.json [docs/portability.md]]
+python environments/report.py [docs/data/portability.json [docs/portability.md]]
 """
 
 from __future__ import annotations
@@ -61,16 +61,29 @@ def render(records: list[dict[str, Any]]) -> str:
     for workload in workloads:
         row = {r["environment"]: r for r in records if r["workload"] == workload}
         digest = next((r["artifact_digest"] for r in row.values() if r.get("artifact_digest")), "")
-        cells = [_short(row[e]["output_sha256"]) if e in row and not row[e].get("error") else "failed" for e in environments]
-        lines.append(f"| {workload} | `{_short(digest, 19)}` | " + " | ".join(f"`{c}`" if c != "failed" else c for c in cells) + " |")
+        cells = [
+            _short(row[e]["output_sha256"]) if e in row and not row[e].get("error") else "failed"
+            for e in environments
+        ]
+        lines.append(
+            f"| {workload} | `{_short(digest, 19)}` | "
+            + " | ".join(f"`{c}`" if c != "failed" else c for c in cells)
+            + " |"
+        )
     lines += ["", "## Every run", ""]
-    lines.append("| environment | workload | artifact digest | output sha256 | output bytes | wall s | peak RSS MiB | guest memory MiB |")
+    lines.append(
+        "| environment | workload | artifact digest | output sha256 | output bytes | wall s | peak RSS MiB | guest memory MiB |"
+    )
     lines.append("| --- | --- | --- | --- | ---: | ---: | ---: | ---: |")
     for environment in environments:
         for workload in workloads:
-            for r in (r for r in records if r["environment"] == environment and r["workload"] == workload):
+            for r in (
+                r for r in records if r["environment"] == environment and r["workload"] == workload
+            ):
                 if r.get("error"):
-                    lines.append(f"| {environment} | {workload} | | failed: {r['error'][:80]} | | | | |")
+                    lines.append(
+                        f"| {environment} | {workload} | | failed: {r['error'][:80]} | | | | |"
+                    )
                     continue
                 lines.append(
                     f"| {environment} | {workload} | `{_short(r['artifact_digest'], 19)}` | `{_short(r['output_sha256'])}` "
@@ -79,15 +92,26 @@ def render(records: list[dict[str, Any]]) -> str:
     lines += ["", "## Environments", ""]
     for environment in environments:
         notes = next((r.get("extra", {}) for r in records if r["environment"] == environment), {})
-        shown = {k: v for k, v in notes.items() if k not in ("cgroup_peak_bytes", "cgroup_oom_events")}
+        shown = {
+            k: v for k, v in notes.items() if k not in ("cgroup_peak_bytes", "cgroup_oom_events")
+        }
         peaks = {r["workload"]: _mib(r["extra"]["cgroup_peak_bytes"]) for r in records
                  if r["environment"] == environment and r.get("extra", {}).get("cgroup_peak_bytes")}  # fmt: skip
         if peaks:
             shown["cgroup peak MiB (RSS + page cache)"] = peaks
-        lines.append(f"- **{environment}**: " + "; ".join(f"{k}: {_text(v)}" for k, v in shown.items()))
+        lines.append(
+            f"- **{environment}**: " + "; ".join(f"{k}: {_text(v)}" for k, v in shown.items())
+        )
     lines += ["", "Artifacts (full digests):", ""]
     for workload in workloads:
-        digest = next((r["artifact_digest"] for r in records if r["workload"] == workload and r.get("artifact_digest")), "")
+        digest = next(
+            (
+                r["artifact_digest"]
+                for r in records
+                if r["workload"] == workload and r.get("artifact_digest")
+            ),
+            "",
+        )
         lines.append(f"- {workload}: `{digest}`")
     lines += [
         "",

@@ -35,7 +35,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, WORKLOAD_NAMES, Inputs, Scale, prepare_artifacts
 from report import render, verdict
 
-ENVIRONMENTS = {"cloud": "cloud", "edge": "edge", "disconnected": "disconnected", "wasmtime-py": "wasmtime_py"}
+ENVIRONMENTS = {
+    "cloud": "cloud",
+    "edge": "edge",
+    "disconnected": "disconnected",
+    "wasmtime-py": "wasmtime_py",
+}
 
 
 class Interrupted(BaseException):
@@ -46,7 +51,9 @@ def _interrupt(number: int, frame: FrameType | None) -> None:
     raise Interrupted(signal.Signals(number).name)
 
 
-def run_matrix(environments: list[str], scale: Scale, work: Path, log: Any = sys.stderr) -> list[dict[str, Any]]:
+def run_matrix(
+    environments: list[str], scale: Scale, work: Path, log: Any = sys.stderr
+) -> list[dict[str, Any]]:
     """Runs `environments` x the three workloads in `work`; returns the records (a failed
     environment gives records with an `error` instead of digests)."""
     print(f"signing and exporting the guests ({work})", file=log)
@@ -73,16 +80,25 @@ def run_matrix(environments: list[str], scale: Scale, work: Path, log: Any = sys
             ]  # fmt: skip
         for row in rows:
             row["scale"] = asdict(scale)
-            status = row.get("error") or f"output {str(row['output_sha256'])[:12]}… {row['wall_s']:.2f} s"
+            status = (
+                row.get("error")
+                or f"output {str(row['output_sha256'])[:12]}… {row['wall_s']:.2f} s"
+            )
             print(f"[{environment}] {row['workload']}: {status}", file=log, flush=True)
-        print(f"[{environment}] torn down ({time.perf_counter() - started:.1f} s)", file=log, flush=True)
+        print(
+            f"[{environment}] torn down ({time.perf_counter() - started:.1f} s)",
+            file=log,
+            flush=True,
+        )
         records.extend(rows)
     return records
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", action="append", choices=list(ENVIRONMENTS), help="run only these environments")
+    parser.add_argument(
+        "--only", action="append", choices=list(ENVIRONMENTS), help="run only these environments"
+    )
     parser.add_argument("--events", type=int, default=Scale.events)
     parser.add_argument("--batches", type=int, default=Scale.batches)
     parser.add_argument("--batch-size", type=int, default=Scale.batch_size)
@@ -90,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--anomaly-window", type=int, default=Scale.anomaly_window)
     parser.add_argument("--json", type=Path, default=ROOT / "docs" / "data" / "portability.json")
     parser.add_argument("--markdown", type=Path, default=ROOT / "docs" / "portability.md")
-    parser.add_argument("--keep", action="store_true", help="keep the scratch directory (logs, homes)")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the scratch directory (logs, homes)"
+    )
     options = parser.parse_args(argv)
     scale = Scale(
         events=options.events, batches=options.batches, batch_size=options.batch_size,
@@ -114,7 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     options.markdown.write_text(render(records))
     identical, problems = verdict(records)
     print(f"wrote {options.json} and {options.markdown} ({platform.node()})", file=sys.stderr)
-    print("outputs byte-identical across environments: " + ("yes" if identical else "NO: " + "; ".join(problems)))
+    print(
+        "outputs byte-identical across environments: "
+        + ("yes" if identical else "NO: " + "; ".join(problems))
+    )
     return 0 if identical else 1
 
 

@@ -39,11 +39,24 @@ def run(work: Path, artifacts: Any, inputs: Any) -> list[dict[str, Any]]:
     for workload in ("event-transform", "collector", "anomaly"):
         result = work / f"{workload}.out"
         process = subprocess.Popen(
-            [sys.executable, __file__, "--worker", workload, "--bundle", str(artifacts.bundle), "--inputs", str(data), "--out", str(result)],
+            [
+                sys.executable,
+                __file__,
+                "--worker",
+                workload,
+                "--bundle",
+                str(artifacts.bundle),
+                "--inputs",
+                str(data),
+                "--out",
+                str(result),
+            ],
             stdin=subprocess.DEVNULL,
         )
         if process.wait() != 0:
-            raise RuntimeError(f"wasmtime-py worker for {workload} exited with {process.returncode}")
+            raise RuntimeError(
+                f"wasmtime-py worker for {workload} exited with {process.returncode}"
+            )
         report = json.loads((work / f"{workload}.out.json").read_text())
         output = result.read_bytes()
         if workload == "collector":
@@ -60,7 +73,12 @@ def run(work: Path, artifacts: Any, inputs: Any) -> list[dict[str, Any]]:
                 detail=report["detail"],
             )
         )
-    return records(NAME, outcomes, runtime=f"wasmtime (PyPI) {metadata.version('wasmtime')}, no VYR", digest_check="sha256 only")
+    return records(
+        NAME,
+        outcomes,
+        runtime=f"wasmtime (PyPI) {metadata.version('wasmtime')}, no VYR",
+        digest_check="sha256 only",
+    )
 
 
 # ---- the worker process -----------------------------------------------------------------
@@ -77,14 +95,20 @@ class Guest:
         self.module = wasmtime.Module(engine, module_bytes)
         self.memory_bytes = 0
 
-    def run(self, args: list[str], stdin: bytes, states: dict[str, tuple[Path, bool]], scratch: Path) -> tuple[int, bytes, bytes]:
+    def run(
+        self, args: list[str], stdin: bytes, states: dict[str, tuple[Path, bool]], scratch: Path
+    ) -> tuple[int, bytes, bytes]:
         import wasmtime
 
-        io = {stream: scratch / f".{self.name}.{stream}" for stream in ("stdin", "stdout", "stderr")}
+        io = {
+            stream: scratch / f".{self.name}.{stream}" for stream in ("stdin", "stdout", "stderr")
+        }
         io["stdin"].write_bytes(stdin)
         config = wasmtime.WasiConfig()
         config.argv = [self.name, *args]
-        config.stdin_file, config.stdout_file, config.stderr_file = (str(io[s]) for s in ("stdin", "stdout", "stderr"))
+        config.stdin_file, config.stdout_file, config.stderr_file = (
+            str(io[s]) for s in ("stdin", "stdout", "stderr")
+        )
         for state, (directory, writable) in states.items():
             _preopen(config, str(directory), f"/state/{state}", writable)
         store = wasmtime.Store(self.engine)
@@ -110,7 +134,9 @@ def _preopen(config: Any, host: str, guest: str, writable: bool) -> None:
 
     if hasattr(wasmtime, "DirPerms"):
         mode = "READ_WRITE" if writable else "READ_ONLY"
-        config.preopen_dir(host, guest, getattr(wasmtime.DirPerms, mode), getattr(wasmtime.FilePerms, mode))
+        config.preopen_dir(
+            host, guest, getattr(wasmtime.DirPerms, mode), getattr(wasmtime.FilePerms, mode)
+        )
     else:
         config.preopen_dir(host, guest, fs_mutable=writable)
 
@@ -130,14 +156,37 @@ def worker(workload: str, bundle: Path, data: Path, out: Path) -> None:
             lookup = scratch / "lookup"
             lookup.mkdir()
             loader = Guest(engine, modules["state-file"].module, "state-file")
-            _ok(loader.run(["put", "lookup", "devices.tsv"], (data / "devices.tsv").read_bytes(), {"lookup": (lookup, True)}, scratch), "put")
-            _, output, stderr = _ok(guest.run(["lookup"], (data / "events.ndjson").read_bytes(), {"lookup": (lookup, False)}, scratch), workload)
+            _ok(
+                loader.run(
+                    ["put", "lookup", "devices.tsv"],
+                    (data / "devices.tsv").read_bytes(),
+                    {"lookup": (lookup, True)},
+                    scratch,
+                ),
+                "put",
+            )
+            _, output, stderr = _ok(
+                guest.run(
+                    ["lookup"],
+                    (data / "events.ndjson").read_bytes(),
+                    {"lookup": (lookup, False)},
+                    scratch,
+                ),
+                workload,
+            )
         elif workload == "collector":
             site = scratch / "site"
             site.mkdir()
             for batch in sorted(data.glob("batch-*.csv")):
-                _ok(guest.run(["collect", "site"], batch.read_bytes(), {"site": (site, True)}, scratch), "collect")
-            _, output, stderr = _ok(guest.run(["forward", "site"], b"", {"site": (site, True)}, scratch), "forward")
+                _ok(
+                    guest.run(
+                        ["collect", "site"], batch.read_bytes(), {"site": (site, True)}, scratch
+                    ),
+                    "collect",
+                )
+            _, output, stderr = _ok(
+                guest.run(["forward", "site"], b"", {"site": (site, True)}, scratch), "forward"
+            )
         else:
             args = json.loads((data / "anomaly.args").read_text())
             _, output, stderr = _ok(guest.run(args, b"", {}, scratch), workload)
@@ -170,8 +219,12 @@ def _ok(result: tuple[int, bytes, bytes], what: str) -> tuple[int, bytes, bytes]
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description="run one workload under wasmtime-py (used by wasmtime_py.run)")
-    parser.add_argument("--worker", required=True, choices=["event-transform", "collector", "anomaly"])
+    parser = argparse.ArgumentParser(
+        description="run one workload under wasmtime-py (used by wasmtime_py.run)"
+    )
+    parser.add_argument(
+        "--worker", required=True, choices=["event-transform", "collector", "anomaly"]
+    )
     parser.add_argument("--bundle", type=Path, required=True)
     parser.add_argument("--inputs", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)

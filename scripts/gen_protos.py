@@ -47,7 +47,9 @@ def generate(out: Path) -> list[Path]:
 def main() -> None:
     """Command line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output root (default: python/)")
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help="output root (default: python/)"
+    )
     written = generate(parser.parse_args().out)
     for path in written:
         print(path, file=sys.stderr)

@@ -46,7 +46,9 @@ def main() -> int:
     for label, result, digest in rows:
         wall_ms = result.usage["wall_ns"] / 1e6
         memory = f"{result.usage['peak_memory_bytes'] / 2**20:.1f} MiB"
-        print(f"{label.ljust(width)}  {result.status:<9} {wall_ms:8.2f}  {memory:>8}  {digest[:19]}…")
+        print(
+            f"{label.ljust(width)}  {result.status:<9} {wall_ms:8.2f}  {memory:>8}  {digest[:19]}…"
+        )
     print("\nEvery run above used a signed, digest-verified artifact; see docs/workloads.md.")
     return 0
 
@@ -63,17 +65,29 @@ def event_transform(node: vyr.Runtime, digests: dict[str, str]) -> list[tuple[st
     table = gen_events.devices_tsv(devices).encode()
     events = "".join(gen_events.generate_events(seed=7, count=EVENTS, devices=devices)).encode()
     node.create_state("lookup")
-    load = node.run(digests["state-file"], table, state_bindings=["lookup:rw"], args=["put", "lookup", "devices.tsv"])
+    load = node.run(
+        digests["state-file"],
+        table,
+        state_bindings=["lookup:rw"],
+        args=["put", "lookup", "devices.tsv"],
+    )
     check(load, "load the device table into state 'lookup'")
-    result = node.run(digests["event-transform"], events, state_bindings=["lookup:ro"], args=["lookup"])
+    result = node.run(
+        digests["event-transform"], events, state_bindings=["lookup:ro"], args=["lookup"]
+    )
     check(result, "event-transform")
     expected_out, expected_err = reference_bytes(table, events)
     same = result.stdout == expected_out and result.stderr == expected_err
     print(f"event-transform: {EVENTS} events in, summary {result.stderr.decode().strip()}")
-    print(f"  output sha256 {hashlib.sha256(result.stdout).hexdigest()[:16]}…, matches the Python reference: {'yes' if same else 'NO'}")
+    print(
+        f"  output sha256 {hashlib.sha256(result.stdout).hexdigest()[:16]}…, matches the Python reference: {'yes' if same else 'NO'}"
+    )
     if not same:
         raise SystemExit("event-transform output differs from the reference implementation")
-    return [("load lookup table", load, digests["state-file"]), ("event-transform", result, digests["event-transform"])]
+    return [
+        ("load lookup table", load, digests["state-file"]),
+        ("event-transform", result, digests["event-transform"]),
+    ]
 
 
 def reference_bytes(table: bytes, events: bytes) -> tuple[bytes, bytes]:
@@ -85,7 +99,12 @@ def collector(node: vyr.Runtime, digests: dict[str, str]) -> list[tuple[str, obj
     node.create_state("site")
     rows = []
     for number, batch in enumerate(batches, 1):
-        result = node.run(digests["collector"], batch.encode(), state_bindings=["site:rw"], args=["collect", "site"])
+        result = node.run(
+            digests["collector"],
+            batch.encode(),
+            state_bindings=["site:rw"],
+            args=["collect", "site"],
+        )
         check(result, f"collect batch {number}")
         rows.append((f"collect batch {number}", result, digests["collector"]))
     forward = node.run(digests["collector"], state_bindings=["site:rw"], args=["forward", "site"])
@@ -95,8 +114,10 @@ def collector(node: vyr.Runtime, digests: dict[str, str]) -> list[tuple[str, obj
     lost = len(set(truth) - set(ids))
     duplicated = len(ids) - len(set(ids))
     raw = sum(len(b) for b in batches)
-    print(f"collector: {len(batches)} offline batches ({raw} bytes) -> one forwarded batch of {len(readings)} readings, "
-          f"{len(forward.stdout)} bytes; lost {lost}, duplicated {duplicated}")
+    print(
+        f"collector: {len(batches)} offline batches ({raw} bytes) -> one forwarded batch of {len(readings)} readings, "
+        f"{len(forward.stdout)} bytes; lost {lost}, duplicated {duplicated}"
+    )
     if lost or duplicated or len(ids) != len(truth):
         raise SystemExit("collector lost or duplicated readings")
     rows.append(("forward", forward, digests["collector"]))
@@ -107,13 +128,17 @@ def anomaly(node: vyr.Runtime, digests: dict[str, str]) -> tuple[str, object, st
     started = time.perf_counter()
     result = node.run(digests["anomaly"], args=["--count", "2000000", "--window", "512"])
     check(result, "anomaly")
-    print(f"anomaly: 2,000,000 samples in {time.perf_counter() - started:.2f} s -> {result.stdout.decode().strip()[:90]}…")
+    print(
+        f"anomaly: 2,000,000 samples in {time.perf_counter() - started:.2f} s -> {result.stdout.decode().strip()[:90]}…"
+    )
     return ("anomaly (CPU-bound)", result, digests["anomaly"])
 
 
 def check(result: vyr.TaskResult, what: str) -> None:
     if not result.ok:
-        raise SystemExit(f"{what} failed: {result.status}: {result.reason}\n{result.stderr.decode(errors='replace')}")
+        raise SystemExit(
+            f"{what} failed: {result.status}: {result.reason}\n{result.stderr.decode(errors='replace')}"
+        )
 
 
 if __name__ == "__main__":

@@ -51,7 +51,9 @@ class ArtifactSource(Protocol):
 class ArtifactSink(Protocol):
     """What import needs from a node (`vyr.Runtime` and `vyr.Client` both qualify)."""
 
-    def put_artifact(self, digest: str, manifest: bytes, signature: bytes, module: bytes) -> Artifact: ...
+    def put_artifact(
+        self, digest: str, manifest: bytes, signature: bytes, module: bytes
+    ) -> Artifact: ...
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,9 @@ class BundledArtifact:
     signature: bytes
 
 
-def export_bundle(node: ArtifactSource, digests: list[str], out: str | os.PathLike[str]) -> list[BundledArtifact]:
+def export_bundle(
+    node: ArtifactSource, digests: list[str], out: str | os.PathLike[str]
+) -> list[BundledArtifact]:
     """Writes the artifacts `digests` (stored in `node`) to the bundle file `out`.
 
     The file appears atomically (written beside it, then renamed); duplicates are exported once.
@@ -75,7 +79,9 @@ def export_bundle(node: ArtifactSource, digests: list[str], out: str | os.PathLi
     entries = []
     for digest in dict.fromkeys(digests):
         module, manifest, signature = node.artifact_parts(digest)
-        entries.append(BundledArtifact(digest, _manifest_name(manifest), module, manifest, signature))
+        entries.append(
+            BundledArtifact(digest, _manifest_name(manifest), module, manifest, signature)
+        )
     write_bundle(entries, out)
     return entries
 
@@ -90,13 +96,20 @@ def write_bundle(entries: list[BundledArtifact], out: str | os.PathLike[str]) ->
         for part, file_name in PART_FILES.items():
             data: bytes = getattr(entry, part)
             path = f"artifacts/{_hex(entry.digest)}/{file_name}"
-            listed[part] = {"path": path, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+            listed[part] = {
+                "path": path,
+                "size": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+            }
             files.append((path, data))
         index["artifacts"].append({"digest": entry.digest, "name": entry.name, "files": listed})
     index_bytes = (json.dumps(index, indent=2, sort_keys=True) + "\n").encode()
     descriptor, temporary = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent or ".")
     try:
-        with os.fdopen(descriptor, "wb") as raw, tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        with (
+            os.fdopen(descriptor, "wb") as raw,
+            tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar,
+        ):
             for path, data in [(INDEX_NAME, index_bytes), *files]:
                 info = tarfile.TarInfo(path)
                 info.size, info.mode, info.mtime = len(data), 0o644, 0
@@ -116,7 +129,9 @@ def read_bundle(path: str | os.PathLike[str]) -> list[BundledArtifact]:
     except FileNotFoundError:
         raise InvalidBundle(f"bundle {path} does not exist") from None
     except (tarfile.TarError, OSError, EOFError) as error:
-        raise InvalidBundle(f"{path} is not a VYR bundle (not a readable tar archive: {error})") from None
+        raise InvalidBundle(
+            f"{path} is not a VYR bundle (not a readable tar archive: {error})"
+        ) from None
     with tar:
         try:
             members = _regular_members(tar, path)
@@ -124,11 +139,19 @@ def read_bundle(path: str | os.PathLike[str]) -> list[BundledArtifact]:
             entries = [_read_entry(tar, members, raw, path) for raw in index["artifacts"]]
         except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
             raise InvalidBundle(f"{path}: truncated or corrupt archive ({error})") from None
-    unlisted = set(members) - {INDEX_NAME} - {
-        f"artifacts/{_hex(e.digest)}/{file_name}" for e in entries for file_name in PART_FILES.values()
-    }
+    unlisted = (
+        set(members)
+        - {INDEX_NAME}
+        - {
+            f"artifacts/{_hex(e.digest)}/{file_name}"
+            for e in entries
+            for file_name in PART_FILES.values()
+        }
+    )
     if unlisted:
-        raise InvalidBundle(f"{path}: entries not listed in the index: {', '.join(sorted(unlisted))}")
+        raise InvalidBundle(
+            f"{path}: entries not listed in the index: {', '.join(sorted(unlisted))}"
+        )
     return entries
 
 
@@ -142,9 +165,13 @@ def import_bundle(node: ArtifactSink, path: str | os.PathLike[str]) -> list[Arti
     stored = []
     for entry in read_bundle(path):
         try:
-            stored.append(node.put_artifact(entry.digest, entry.manifest, entry.signature, entry.module))
+            stored.append(
+                node.put_artifact(entry.digest, entry.manifest, entry.signature, entry.module)
+            )
         except VyrError as error:
-            raise _in_context(error, f"artifact {entry.digest} ({entry.name}) from bundle {path}") from None
+            raise _in_context(
+                error, f"artifact {entry.digest} ({entry.name}) from bundle {path}"
+            ) from None
     return stored
 
 
@@ -156,12 +183,16 @@ def _regular_members(tar: tarfile.TarFile, path: Path) -> dict[str, tarfile.TarI
         if member.name in members:
             raise InvalidBundle(f"{path}: entry {member.name!r} appears twice")
         if member.size > MAX_ENTRY_BYTES:
-            raise InvalidBundle(f"{path}: entry {member.name!r} is {member.size} bytes, over the limit")
+            raise InvalidBundle(
+                f"{path}: entry {member.name!r} is {member.size} bytes, over the limit"
+            )
         members[member.name] = member
     return members
 
 
-def _read_index(tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], path: Path) -> dict[str, Any]:
+def _read_index(
+    tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], path: Path
+) -> dict[str, Any]:
     if INDEX_NAME not in members:
         raise InvalidBundle(f"{path} is not a VYR bundle (no {INDEX_NAME})")
     if members[INDEX_NAME].size > MAX_INDEX_BYTES:
@@ -173,25 +204,36 @@ def _read_index(tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], path:
     if not isinstance(index, dict) or index.get("format") != FORMAT:
         raise InvalidBundle(f"{path}: {INDEX_NAME} is not a {FORMAT} index")
     if index.get("version") != VERSION:
-        raise InvalidBundle(f"{path}: bundle version {index.get('version')!r}; this VYR reads version {VERSION}")
+        raise InvalidBundle(
+            f"{path}: bundle version {index.get('version')!r}; this VYR reads version {VERSION}"
+        )
     if not isinstance(index.get("artifacts"), list):
         raise InvalidBundle(f"{path}: {INDEX_NAME} has no artifact list")
     return index
 
 
-def _read_entry(tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], raw: Any, path: Path) -> BundledArtifact:
+def _read_entry(
+    tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], raw: Any, path: Path
+) -> BundledArtifact:
     try:
         digest, name, listed = raw["digest"], raw["name"], raw["files"]
-        parts = {part: (listed[part]["path"], listed[part]["size"], listed[part]["sha256"]) for part in PART_FILES}
+        parts = {
+            part: (listed[part]["path"], listed[part]["size"], listed[part]["sha256"])
+            for part in PART_FILES
+        }
     except (TypeError, KeyError) as error:
-        raise InvalidBundle(f"{path}: malformed index entry ({error!r} missing or wrong type)") from None
+        raise InvalidBundle(
+            f"{path}: malformed index entry ({error!r} missing or wrong type)"
+        ) from None
     if not isinstance(digest, str) or not _is_digest(digest):
         raise InvalidBundle(f"{path}: index names an invalid digest {digest!r}")
     data = {}
     for part, (member_name, size, sha256) in parts.items():
         expected_name = f"artifacts/{_hex(digest)}/{PART_FILES[part]}"
         if member_name != expected_name:
-            raise InvalidBundle(f"{path}: {digest} {part} must be stored at {expected_name}, index says {member_name!r}")
+            raise InvalidBundle(
+                f"{path}: {digest} {part} must be stored at {expected_name}, index says {member_name!r}"
+            )
         member = members.get(member_name)
         if member is None:
             raise InvalidBundle(f"{path}: {member_name} is listed in the index but missing")
@@ -235,9 +277,12 @@ def _manifest_name(manifest: bytes) -> str:
 
 def _is_digest(text: str) -> bool:
     hex_part = text.removeprefix("sha256:")
-    return text.startswith("sha256:") and len(hex_part) == 64 and all(c in "0123456789abcdef" for c in hex_part)
+    return (
+        text.startswith("sha256:")
+        and len(hex_part) == 64
+        and all(c in "0123456789abcdef" for c in hex_part)
+    )
 
 
 def _hex(digest: str) -> str:
     return digest.removeprefix("sha256:")
-

@@ -105,11 +105,15 @@ class Client:
         self._stub = pb_grpc.ControlStub(self._channel)
 
     # -- artifacts --------------------------------------------------------------------------
-    def put_artifact(self, digest: str, manifest: bytes, signature: bytes, module: bytes) -> Artifact:
+    def put_artifact(
+        self, digest: str, manifest: bytes, signature: bytes, module: bytes
+    ) -> Artifact:
         """Uploads (in chunks) a signed module; the daemon verifies, compiles and stores it."""
 
         def messages() -> Iterator[pb.PutArtifactRequest]:
-            header = pb.ArtifactHeader(digest=digest, manifest=manifest, signature=signature, size=len(module))
+            header = pb.ArtifactHeader(
+                digest=digest, manifest=manifest, signature=signature, size=len(module)
+            )
             yield pb.PutArtifactRequest(header=header)
             for offset in range(0, len(module), CHUNK_BYTES):
                 yield pb.PutArtifactRequest(chunk=module[offset : offset + CHUNK_BYTES])
@@ -157,7 +161,9 @@ class Client:
     ) -> RemoteTask:
         """Accepts a task and returns at once. `input_ref`: stdin bytes, or a `sha256:` digest
         of bytes uploaded with `put_input` (bytes over 1 MiB are uploaded that way for you)."""
-        request = self._submit_request(artifact_digest, input_ref, state_bindings, resources, args, env, idempotency_key)
+        request = self._submit_request(
+            artifact_digest, input_ref, state_bindings, resources, args, env, idempotency_key
+        )
         return RemoteTask(self, self._submit(request).task_id)
 
     def _submit_request(
@@ -213,7 +219,9 @@ class Client:
     ) -> TaskResult:
         """Submits and waits: `submit_task(...).wait()` in one call to the daemon (`SubmitTask`
         with `wait`, which answers once the task's end is in the journal)."""
-        request = self._submit_request(artifact_digest, input_ref, state_bindings, resources, args, env, idempotency_key)
+        request = self._submit_request(
+            artifact_digest, input_ref, state_bindings, resources, args, env, idempotency_key
+        )
         request.wait = True
         response = self._submit(request)
         if not response.HasField("task"):  # a daemon that predates `wait` answered at once
@@ -222,7 +230,9 @@ class Client:
 
     def cancel_task(self, task_id: str) -> bool:
         """Cancels a queued or running task; False if it had already ended."""
-        return bool(self._call(self._stub.CancelTask, pb.CancelTaskRequest(task_id=task_id)).cancelled)
+        return bool(
+            self._call(self._stub.CancelTask, pb.CancelTaskRequest(task_id=task_id)).cancelled
+        )
 
     def task(self, task_id: str) -> RemoteTask:
         """A known task by id (`TaskNotFound` if the daemon has no record of it)."""
@@ -255,22 +265,34 @@ class Client:
         """Binds a state (id or name) to a task that has not started."""
         if mode not in ("ro", "rw"):
             # The embedded runtime's wording (the proto enum cannot carry a bad mode).
-            raise errors.InvalidState(f'invalid state request: mode "{mode}": expected "ro" or "rw"')
-        request = pb.BindStateRequest(task_id=task_id, state_id=state_id, mode=convert.mode_to_proto(mode))  # type: ignore[arg-type]
+            raise errors.InvalidState(
+                f'invalid state request: mode "{mode}": expected "ro" or "rw"'
+            )
+        request = pb.BindStateRequest(
+            task_id=task_id, state_id=state_id, mode=convert.mode_to_proto(mode)
+        )  # type: ignore[arg-type]
         self._call(self._stub.BindState, request)
 
     def list_states(self) -> list[State]:
         """Live states."""
-        return [convert.state_from_proto(s) for s in self._call(self._stub.ListStates, pb.ListStatesRequest()).states]
+        return [
+            convert.state_from_proto(s)
+            for s in self._call(self._stub.ListStates, pb.ListStatesRequest()).states
+        ]
 
     # -- trust ------------------------------------------------------------------------------
     def trust_add(self, public_key_text: str) -> str:
         """Trusts a public key on the daemon; returns its key id."""
-        return str(self._call(self._stub.TrustAdd, pb.TrustAddRequest(public_key=public_key_text)).key_id)
+        return str(
+            self._call(self._stub.TrustAdd, pb.TrustAddRequest(public_key=public_key_text)).key_id
+        )
 
     def trust_list(self) -> list[tuple[str, str]]:
         """Trusted keys as (key id, public key text)."""
-        return [(k.key_id, k.public_key) for k in self._call(self._stub.TrustList, pb.TrustListRequest()).keys]
+        return [
+            (k.key_id, k.public_key)
+            for k in self._call(self._stub.TrustList, pb.TrustListRequest()).keys
+        ]
 
     def trust_remove(self, key_id: str) -> None:
         """Stops trusting a key."""
@@ -291,8 +313,11 @@ class Client:
         """Like `Runtime.stream_traces`, from the daemon's trace history and live tail. To
         resume after a disconnect, pass the last `cursor` seen as `after`."""
         request = pb.TraceFilter(
-            task_ids=list(task_ids), artifact_digest=artifact_digest, statuses=list(statuses),
-            span_names=list(span_names), history_only=not follow,
+            task_ids=list(task_ids),
+            artifact_digest=artifact_digest,
+            statuses=list(statuses),
+            span_names=list(span_names),
+            history_only=not follow,
         )
         if after is not None:
             request.after_cursor = after
@@ -308,12 +333,16 @@ class Client:
         stop: threading.Event | None = None,
     ) -> Iterator[MetricPoint | Gap]:
         """Like `Runtime.stream_metrics`, from the daemon."""
-        request = pb.MetricFilter(names=list(names), interval_ms=interval_ms, history_only=not follow)
+        request = pb.MetricFilter(
+            names=list(names), interval_ms=interval_ms, history_only=not follow
+        )
         if after is not None:
             request.after_cursor = after
         return self._stream(self._stub.StreamMetrics, request, wire.point_from_proto, stop)
 
-    def _stream(self, method: Any, request: Any, convert_item: Any, stop: threading.Event | None) -> Iterator[Any]:
+    def _stream(
+        self, method: Any, request: Any, convert_item: Any, stop: threading.Event | None
+    ) -> Iterator[Any]:
         call = method(request)
         if stop is not None:
 
@@ -400,7 +429,9 @@ def _open_channel(
     if endpoint.startswith(("http://", "tcp://")):
         return grpc.insecure_channel(endpoint.split("://", 1)[1], options=options)
     if not endpoint.startswith("https://"):
-        raise InvalidArgument(f"endpoint {endpoint!r}: expected unix:PATH, https://HOST:PORT or http://HOST:PORT")
+        raise InvalidArgument(
+            f"endpoint {endpoint!r}: expected unix:PATH, https://HOST:PORT or http://HOST:PORT"
+        )
     target = endpoint.removeprefix("https://").rstrip("/")
     if (client_cert is None) != (client_key is None):
         raise InvalidArgument("mTLS needs both VYR_CLIENT_CERT and VYR_CLIENT_KEY")
@@ -411,7 +442,9 @@ def _open_channel(
     )
     if token_file:
         token = _read(token_file, "token file").decode().strip()
-        credentials = grpc.composite_channel_credentials(credentials, grpc.access_token_call_credentials(token))
+        credentials = grpc.composite_channel_credentials(
+            credentials, grpc.access_token_call_credentials(token)
+        )
     return grpc.secure_channel(target, credentials, options=options)
 
 

@@ -147,4 +147,8 @@ class InternalError(VyrError):
     grpc_status = "INTERNAL"
 
 
-__all__ = [name for name, value in globals().items() if isinstance(value, type) and issubclass(value, VyrError)]
+__all__ = [
+    name
+    for name, value in globals().items()
+    if isinstance(value, type) and issubclass(value, VyrError)
+]

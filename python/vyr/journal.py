@@ -60,7 +60,9 @@ class _Accepted:
 
     __slots__ = ("values", "done")
 
-    def __init__(self, values: tuple[Any, ...], done: Callable[[BaseException | None], None]) -> None:
+    def __init__(
+        self, values: tuple[Any, ...], done: Callable[[BaseException | None], None]
+    ) -> None:
         self.values = values
         self.done = done
 
@@ -68,7 +70,9 @@ class _Accepted:
 class Journal:
     """The durable task record of one node (`<home>/journal.db`)."""
 
-    def __init__(self, path: str | Path, on_commit: Callable[[list[dict[str, Any]]], None] | None = None) -> None:
+    def __init__(
+        self, path: str | Path, on_commit: Callable[[list[dict[str, Any]]], None] | None = None
+    ) -> None:
         self.path = Path(path)
         self._on_commit = on_commit
         self._lock = threading.Lock()
@@ -101,7 +105,9 @@ class Journal:
         with self._lock:
             self._db.execute(_INSERT, _accepted_values(row))
 
-    def record_accepted_later(self, row: dict[str, Any], done: Callable[[BaseException | None], None]) -> None:
+    def record_accepted_later(
+        self, row: dict[str, Any], done: Callable[[BaseException | None], None]
+    ) -> None:
         """Queues the insert of `record_accepted` for the writer thread; `done(error)` is called
         there once it is committed (error None) or has failed. Queued before the task's outcome,
         it is always written first."""
@@ -134,7 +140,9 @@ class Journal:
                     break
             stop = any(item is _STOP for item in batch)
             accepted = [item for item in batch if isinstance(item, _Accepted)]
-            rows = [item() for item in batch if item is not _STOP and not isinstance(item, _Accepted)]
+            rows = [
+                item() for item in batch if item is not _STOP and not isinstance(item, _Accepted)
+            ]
             if accepted or rows:
                 self._commit(accepted, rows)
                 if rows and self._on_commit is not None:
@@ -176,13 +184,17 @@ class Journal:
     def get(self, task_id: str) -> dict[str, Any] | None:
         """The row of `task_id`, decoded, or None."""
         with self._lock:
-            row = self._db.execute(f"SELECT {_COLUMNS} FROM tasks WHERE id = ?", (task_id,)).fetchone()
+            row = self._db.execute(
+                f"SELECT {_COLUMNS} FROM tasks WHERE id = ?", (task_id,)
+            ).fetchone()
         return _decode(row) if row else None
 
     def task_for_key(self, key: str) -> str | None:
         """The task id an idempotency key was first used for."""
         with self._lock:
-            row = self._db.execute("SELECT id FROM tasks WHERE idempotency_key = ?", (key,)).fetchone()
+            row = self._db.execute(
+                "SELECT id FROM tasks WHERE idempotency_key = ?", (key,)
+            ).fetchone()
         return row[0] if row else None
 
     def recent(self, limit: int = 1000) -> list[dict[str, Any]]:
@@ -232,7 +244,15 @@ def _accepted_values(row: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-_END_COLUMNS = ("id", "status", "exit_code", "trap_code", "reason", "stdout_digest", "stderr_digest")
+_END_COLUMNS = (
+    "id",
+    "status",
+    "exit_code",
+    "trap_code",
+    "reason",
+    "stdout_digest",
+    "stderr_digest",
+)
 
 
 def _encode_end(row: dict[str, Any]) -> dict[str, Any]:

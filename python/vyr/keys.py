@@ -19,7 +19,9 @@ def generate_key(path: str | os.PathLike[str], *, overwrite: bool = False) -> tu
     private_path = Path(path)
     public_path = private_path.with_name(private_path.name + ".pub")
     if not overwrite and (private_path.exists() or public_path.exists()):
-        raise InvalidArgument(f"{private_path} or {public_path} exists; refusing to overwrite a key")
+        raise InvalidArgument(
+            f"{private_path} or {public_path} exists; refusing to overwrite a key"
+        )
     private_text, public_text = _core.generate_keypair()
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | (0 if overwrite else os.O_EXCL)
     fd = os.open(private_path, flags, 0o600)
@@ -87,7 +89,11 @@ def read_signed_module(
         module = module_path.read_bytes()
         manifest = manifest_path.read_bytes()
     except OSError as error:
-        hint = "; sign the module first with 'vyr sign MODULE --key KEY'" if not manifest_path.exists() else ""
+        hint = (
+            "; sign the module first with 'vyr sign MODULE --key KEY'"
+            if not manifest_path.exists()
+            else ""
+        )
         raise InvalidArgument(f"cannot read {error.filename}: {error.strerror}{hint}") from None
     signature = read_signature(signature_path)
     return "sha256:" + hashlib.sha256(module).hexdigest(), manifest, signature, module
@@ -105,9 +111,7 @@ def read_signature(path: str | os.PathLike[str]) -> bytes:
     return signature
 
 
-def _read_text(
-    path: str | os.PathLike[str], what: str, error: type[Exception] = InvalidKey
-) -> str:
+def _read_text(path: str | os.PathLike[str], what: str, error: type[Exception] = InvalidKey) -> str:
     try:
         return Path(path).read_text()
     except FileNotFoundError:

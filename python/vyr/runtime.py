@@ -70,7 +70,11 @@ class Runtime:
     """
 
     def __init__(
-        self, home: str | os.PathLike[str] | None = None, *, telemetry: Telemetry | bool | None = None, **limits: Any
+        self,
+        home: str | os.PathLike[str] | None = None,
+        *,
+        telemetry: Telemetry | bool | None = None,
+        **limits: Any,
     ) -> None:
         self.home = Path(home) if home is not None else default_home()
         self._core = _core.Runtime(str(self.home), **limits)
@@ -81,10 +85,14 @@ class Runtime:
             self.telemetry(telemetry, streams=telemetry is True)
 
     # -- artifacts --------------------------------------------------------------------------
-    def put_artifact(self, digest: str, manifest: bytes, signature: bytes, module: bytes) -> Artifact:
+    def put_artifact(
+        self, digest: str, manifest: bytes, signature: bytes, module: bytes
+    ) -> Artifact:
         """Verifies (digest, signature by a trusted key, imports), compiles and stores."""
         try:
-            stored_digest, manifest_text = self._core.put_artifact(digest, manifest, signature, module)
+            stored_digest, manifest_text = self._core.put_artifact(
+                digest, manifest, signature, module
+            )
         except VyrError as error:
             if self._observer is not None:
                 self._observer.artifact_refused(error)
@@ -125,7 +133,17 @@ class Runtime:
         env: Mapping[str, str] | None = None,
     ) -> Task:
         """Accepts a task and returns at once. `input_ref` is the task's stdin."""
-        return Task(self._accept(self._core.submit_task, artifact_digest, input_ref, state_bindings, resources, args, env))
+        return Task(
+            self._accept(
+                self._core.submit_task,
+                artifact_digest,
+                input_ref,
+                state_bindings,
+                resources,
+                args,
+                env,
+            )
+        )
 
     def run(
         self,
@@ -139,7 +157,9 @@ class Runtime:
     ) -> TaskResult:
         """Submits and waits, in one call: the task runs on this thread (the GIL released),
         with the same queueing, limits and state ordering as `submit_task(...).wait()`."""
-        handle = self._accept(self._core.run_task, artifact_digest, input_ref, state_bindings, resources, args, env)
+        handle = self._accept(
+            self._core.run_task, artifact_digest, input_ref, state_bindings, resources, args, env
+        )
         return TaskResult.from_core(handle.snapshot())
 
     def _accept(
@@ -192,7 +212,10 @@ class Runtime:
     def list_tasks(self) -> list[TaskResult]:
         """Remembered tasks, oldest first, without their output (`task(id).result()` has it);
         the same as `vyr.Client.list_tasks`, where a listing must not carry every output."""
-        return [replace(TaskResult.from_core(h.snapshot()), stdout=b"", stderr=b"") for h in self._core.list_tasks()]
+        return [
+            replace(TaskResult.from_core(h.snapshot()), stdout=b"", stderr=b"")
+            for h in self._core.list_tasks()
+        ]
 
     # -- state ------------------------------------------------------------------------------
     def create_state(self, name: str, class_: str = "ephemeral") -> State:
@@ -225,7 +248,9 @@ class Runtime:
         return dict(self._core.limits())
 
     # -- observation ------------------------------------------------------------------------
-    def telemetry(self, telemetry: Telemetry | bool | None = None, *, streams: bool = True) -> TaskObserver:
+    def telemetry(
+        self, telemetry: Telemetry | bool | None = None, *, streams: bool = True
+    ) -> TaskObserver:
         """This node's telemetry hook, made on first use (docs/telemetry.md). `streams` keeps
         the trace and metric histories from now on (what the streams read)."""
         if self._observer is None:
@@ -272,7 +297,9 @@ class Runtime:
         observer = self.telemetry()
         wanted = MetricFilter(frozenset(names), interval_ms)
         yield from current_snapshot(observer, wanted) if after is None else ()
-        yield from iterate(observer.snapshots, spaced(interval_ms), wanted.points, after, follow, stop)
+        yield from iterate(
+            observer.snapshots, spaced(interval_ms), wanted.points, after, follow, stop
+        )
 
     # -- lifecycle --------------------------------------------------------------------------
     def close(self, grace: float = 0.0) -> None:
@@ -305,4 +332,10 @@ def _artifact(digest: str, manifest_text: str) -> Artifact:
 
 
 def _state(raw: Mapping[str, Any]) -> State:
-    return State(id=raw["id"], name=raw["name"], cls=raw["class"], bound_tasks=raw["bound_tasks"], bytes=raw["bytes"])
+    return State(
+        id=raw["id"],
+        name=raw["name"],
+        cls=raw["class"],
+        bound_tasks=raw["bound_tasks"],
+        bytes=raw["bytes"],
+    )

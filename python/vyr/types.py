@@ -6,7 +6,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 TaskStatus = Literal[
-    "queued", "running", "succeeded", "failed", "trapped", "deadline_exceeded", "cancelled", "rejected"
+    "queued",
+    "running",
+    "succeeded",
+    "failed",
+    "trapped",
+    "deadline_exceeded",
+    "cancelled",
+    "rejected",
 ]
 TERMINAL_STATUSES = frozenset(
     {"succeeded", "failed", "trapped", "deadline_exceeded", "cancelled", "rejected"}

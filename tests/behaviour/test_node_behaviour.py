@@ -62,11 +62,17 @@ def test_put_is_verified_idempotent_and_listed(node, put_guest, key: Path) -> No
     assert [key_id for key_id, _ in node.trust_list()] == [artifact.signer]
 
 
-def test_tampered_or_untrusted_modules_raise_the_same_errors(node, guests: Path, key: Path, tmp_path: Path) -> None:
+def test_tampered_or_untrusted_modules_raise_the_same_errors(
+    node, guests: Path, key: Path, tmp_path: Path
+) -> None:
     from vyr.keys import generate_key, read_signature
 
     module, manifest, signature_path = _signed_copy(guests, key, tmp_path, "hello")
-    body, manifest_bytes, signature = module.read_bytes(), manifest.read_bytes(), read_signature(signature_path)
+    body, manifest_bytes, signature = (
+        module.read_bytes(),
+        manifest.read_bytes(),
+        read_signature(signature_path),
+    )
     tampered = body[:-1] + bytes([body[-1] ^ 1])
     with pytest.raises(DigestMismatch):
         node.put_artifact(_digest(tampered), manifest_bytes, signature, tampered)
@@ -89,11 +95,22 @@ def test_run_round_trip(node, put_guest) -> None:
     result = node.run(digest, b"vyr")
     assert isinstance(result, TaskResult)
     assert (result.status, result.exit_code, result.trap_code) == ("succeeded", 0, None)
-    assert (result.stdout, result.stderr, result.reason) == (b"VYR", b"hello: 3 bytes\n", "exited with code 0")
+    assert (result.stdout, result.stderr, result.reason) == (
+        b"VYR",
+        b"hello: 3 bytes\n",
+        "exited with code 0",
+    )
     assert result.ok and result.done and result.artifact == digest
     assert PHASES <= set(result.phases)  # the core may record more phases (e.g. scheduled)
     phases = result.phases
-    assert 0 < phases["queued"] <= phases["artifact_ready"] <= phases["instantiated"] <= phases["started"] <= phases["ended"]
+    assert (
+        0
+        < phases["queued"]
+        <= phases["artifact_ready"]
+        <= phases["instantiated"]
+        <= phases["started"]
+        <= phases["ended"]
+    )
     assert USAGE <= set(result.usage) and result.usage["peak_memory_bytes"] > 0
     assert result.granted == {"memory_bytes": 64 << 20, "timeout_ms": 30_000, "fuel": None}
     assert result.bindings == []
@@ -175,7 +192,11 @@ def test_cancel_a_running_task(node, put_guest) -> None:
     assert task.status == "running"
     assert node.cancel_task(task.id) is True
     result = task.wait(timeout=10)
-    assert (result.status, result.reason, result.exit_code) == ("cancelled", "cancelled while running", None)
+    assert (result.status, result.reason, result.exit_code) == (
+        "cancelled",
+        "cancelled while running",
+        None,
+    )
     assert node.cancel_task(task.id) is False
 
 
@@ -198,8 +219,12 @@ def test_writer_then_reader_share_a_state(node, put_guest) -> None:
     state = node.create_state("shared")
     digest = put_guest("state-file")
     # Submitted back to back: the reader waits for the writer submitted before it.
-    writer = node.submit_task(digest, b"v1", state_bindings=["shared:rw"], args=["put", "shared", "k"])
-    reader = node.submit_task(digest, state_bindings=[StateBinding(state.id, "ro")], args=["get", "shared", "k"])
+    writer = node.submit_task(
+        digest, b"v1", state_bindings=["shared:rw"], args=["put", "shared", "k"]
+    )
+    reader = node.submit_task(
+        digest, state_bindings=[StateBinding(state.id, "ro")], args=["get", "shared", "k"]
+    )
     written = writer.wait(30)
     assert written.ok, written.stderr
     assert written.bindings == [(state.id, "shared", "rw")]
@@ -215,7 +240,9 @@ def test_read_only_binding_cannot_write(node, put_guest) -> None:
     assert node.run(digest, b"original", state_bindings=["box:rw"], args=["put", "box", "a"]).ok
     denied = node.run(digest, b"changed", state_bindings=["box:ro"], args=["put", "box", "a"])
     assert (denied.status, denied.exit_code) == ("failed", 74)
-    assert node.run(digest, state_bindings=["box:ro"], args=["get", "box", "a"]).stdout == b"original"
+    assert (
+        node.run(digest, state_bindings=["box:ro"], args=["get", "box", "a"]).stdout == b"original"
+    )
 
 
 def test_bind_state_to_a_queued_task(node, put_guest) -> None:
@@ -225,7 +252,9 @@ def test_bind_state_to_a_queued_task(node, put_guest) -> None:
     assert node.run(files, b"bound later", state_bindings=["data:rw"], args=["put", "data", "f"]).ok
     # A running writer on `gate` holds every later task bound to it in the queue (and its
     # binding of `data` keeps that state alive, whatever the linger).
-    blocker = node.submit_task(put_guest("anomaly"), args=FOREVER, state_bindings=["gate:rw", "data:ro"])
+    blocker = node.submit_task(
+        put_guest("anomaly"), args=FOREVER, state_bindings=["gate:rw", "data:ro"]
+    )
     _wait_status(blocker, "queued")
     reader = node.submit_task(files, state_bindings=["gate:ro"], args=["get", "data", "f"])
     assert reader.status == "queued"
@@ -250,7 +279,11 @@ def test_cancel_a_queued_task(node, put_guest) -> None:
     queued = node.submit_task(put_guest("hello"), b"x", state_bindings=["gate:ro"])
     queued.cancel()
     result = queued.wait(10)
-    assert (result.status, result.reason, result.stdout) == ("cancelled", "cancelled before it started", b"")
+    assert (result.status, result.reason, result.stdout) == (
+        "cancelled",
+        "cancelled before it started",
+        b"",
+    )
     assert result.phases["started"] == 0
     assert node.cancel_task(blocker.id) is True
 

@@ -23,11 +23,15 @@ import disconnected  # noqa: E402
 import edge  # noqa: E402
 import report  # noqa: E402
 
-SCALE = common.Scale(events=3_000, devices=50, batches=4, batch_size=400, anomaly_count=30_000, anomaly_window=128)
+SCALE = common.Scale(
+    events=3_000, devices=50, batches=4, batch_size=400, anomaly_count=30_000, anomaly_window=128
+)
 
 
 @pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory, guests: Path) -> tuple[Path, common.Artifacts, common.Inputs, dict[str, str]]:
+def shared(
+    tmp_path_factory: pytest.TempPathFactory, guests: Path
+) -> tuple[Path, common.Artifacts, common.Inputs, dict[str, str]]:
     """One bundle and one set of inputs for every environment, and the expected output digests."""
     work = tmp_path_factory.mktemp("environments")
     artifacts = common.prepare_artifacts(work)
@@ -35,7 +39,12 @@ def shared(tmp_path_factory: pytest.TempPathFactory, guests: Path) -> tuple[Path
     import reference_transform
 
     expected_out, _ = reference_transform.transform(inputs.events, inputs.device_table)
-    native = subprocess.run([str(common.BUILD / "anomaly.native"), *inputs.anomaly_args], capture_output=True, check=True, timeout=60)
+    native = subprocess.run(
+        [str(common.BUILD / "anomaly.native"), *inputs.anomaly_args],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
     expected = {
         "event-transform": hashlib.sha256(expected_out).hexdigest(),
         "anomaly": hashlib.sha256(native.stdout).hexdigest(),
@@ -82,7 +91,11 @@ def _leftovers(marker: str) -> list[str]:
                 continue
     if disconnected.unavailable_reason() is None:
         names = common.run_command("ip", "netns", "list").stdout
-        found += [f"netns {line}" for line in names.splitlines() if line.startswith(disconnected.PREFIX) and str(os.getpid()) in line]
+        found += [
+            f"netns {line}"
+            for line in names.splitlines()
+            if line.startswith(disconnected.PREFIX) and str(os.getpid()) in line
+        ]
     parent = edge.memory_parent()
     if parent is not None and parent[0].is_dir():
         found += [f"cgroup {p}" for p in parent[0].glob(f"{edge.PREFIX}{os.getpid()}")]
@@ -117,7 +130,10 @@ def test_cloud_daemon_uses_tls_and_exports_to_the_receiver(ran) -> None:  # type
     assert extra["otlp"]["spans"] > 0
 
 
-@pytest.mark.skipif(disconnected.unavailable_reason() is not None, reason=f"disconnected: {disconnected.unavailable_reason()}")
+@pytest.mark.skipif(
+    disconnected.unavailable_reason() is not None,
+    reason=f"disconnected: {disconnected.unavailable_reason()}",
+)
 def test_disconnected_site_is_offline_then_reconnected(shared, ran) -> None:  # type: ignore[no-untyped-def]
     _, artifacts, _, _ = shared
     extra = ran("disconnected")[0]["extra"]
@@ -131,7 +147,10 @@ def test_disconnected_site_is_offline_then_reconnected(shared, ran) -> None:  # 
     assert extra["spooled_after_reconnect"]["files"] == 0
 
 
-@pytest.mark.skipif(disconnected.unavailable_reason() is not None, reason=f"disconnected: {disconnected.unavailable_reason()}")
+@pytest.mark.skipif(
+    disconnected.unavailable_reason() is not None,
+    reason=f"disconnected: {disconnected.unavailable_reason()}",
+)
 def test_a_failing_environment_still_tears_down(shared, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A tampered bundle makes the import inside the namespace fail: the error says so, and the
     daemon, the namespace and everything else are gone afterwards."""
@@ -150,14 +169,19 @@ def test_a_failing_environment_still_tears_down(shared, tmp_path: Path) -> None:
     assert _leftovers(str(work / "broken-site")) == []
 
 
-@pytest.mark.skipif(edge.unavailable_reason() is not None, reason=f"edge: {edge.unavailable_reason()}")
+@pytest.mark.skipif(
+    edge.unavailable_reason() is not None, reason=f"edge: {edge.unavailable_reason()}"
+)
 def test_edge_daemon_is_capped_and_pinned(ran) -> None:  # type: ignore[no-untyped-def]
     rows = ran("edge")
     extra = rows[0]["extra"]
     assert len(extra["cpus"]) == 1
     assert extra["memory_cap_bytes"] == 256 << 20
     assert extra["transport"].startswith("unix socket only")
-    assert all(r["extra"]["cgroup_peak_bytes"] is None or r["extra"]["cgroup_peak_bytes"] <= 256 << 20 for r in rows)
+    assert all(
+        r["extra"]["cgroup_peak_bytes"] is None or r["extra"]["cgroup_peak_bytes"] <= 256 << 20
+        for r in rows
+    )
 
 
 def test_runner_writes_records_and_report(tmp_path: Path, guests: Path) -> None:
@@ -170,7 +194,14 @@ def test_runner_writes_records_and_report(tmp_path: Path, guests: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "byte-identical across environments: yes" in done.stdout
     records = json.loads(out_json.read_text())
-    assert {"environment", "workload", "artifact_digest", "output_sha256", "wall_s", "peak_rss_bytes"} <= set(records[0])
+    assert {
+        "environment",
+        "workload",
+        "artifact_digest",
+        "output_sha256",
+        "wall_s",
+        "peak_rss_bytes",
+    } <= set(records[0])
     assert "| event-transform |" in out_md.read_text()
 
 

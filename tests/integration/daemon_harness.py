@@ -91,7 +91,9 @@ class Daemon:
             self.process.stderr.close()
 
 
-def start_daemon(home: Path, *args: str, expect_listeners: int = 1, command: list[str] | None = None) -> Daemon:
+def start_daemon(
+    home: Path, *args: str, expect_listeners: int = 1, command: list[str] | None = None
+) -> Daemon:
     """Starts `python -m vyr --home HOME daemon ARGS...` (or `command`, which must log the same
     `listening on` lines) and waits for its `listening on` lines.
 

@@ -11,13 +11,24 @@ from vyr.bundle import export_bundle
 from vyr.runtime import Runtime
 
 
-def test_import_bundle_into_a_daemon(tmp_path: Path, daemon: Daemon, client, signed: Signed) -> None:  # type: ignore[no-untyped-def]
+def test_import_bundle_into_a_daemon(
+    tmp_path: Path, daemon: Daemon, client, signed: Signed
+) -> None:  # type: ignore[no-untyped-def]
     with Runtime(tmp_path / "source") as source:
         source.trust_add(signed.public_key)
         digest = source.put_module_file(signed.module("hello")).digest
         export_bundle(source, [digest], tmp_path / "b.vyrbundle")
     imported = subprocess.run(
-        [sys.executable, "-m", "vyr", "--endpoint", daemon.endpoint, "artifact", "import", str(tmp_path / "b.vyrbundle")],
+        [
+            sys.executable,
+            "-m",
+            "vyr",
+            "--endpoint",
+            daemon.endpoint,
+            "artifact",
+            "import",
+            str(tmp_path / "b.vyrbundle"),
+        ],
         capture_output=True,
         text=True,
         timeout=60,

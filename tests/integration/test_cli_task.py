@@ -10,12 +10,26 @@ import sys
 
 def _vyr(daemon, *args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     env = {**os.environ, "VYR_ENDPOINT": daemon.endpoint}
-    return subprocess.run([sys.executable, "-m", "vyr", *args], input=stdin, capture_output=True, env=env, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "vyr", *args], input=stdin, capture_output=True, env=env, timeout=60
+    )
 
 
 def test_task_submit_wait_show_ls_cancel(client, daemon, signed) -> None:
     module = str(signed.module("hello"))
-    submitted = _vyr(daemon, "task", "submit", module, "--input", "-", "--idempotency-key", "cli-1", "--", "5", stdin=b"cli")
+    submitted = _vyr(
+        daemon,
+        "task",
+        "submit",
+        module,
+        "--input",
+        "-",
+        "--idempotency-key",
+        "cli-1",
+        "--",
+        "5",
+        stdin=b"cli",
+    )
     assert submitted.returncode == 0, submitted.stderr
     task_id = submitted.stdout.decode().strip()
     assert task_id.startswith("t-")
@@ -27,7 +41,12 @@ def test_task_submit_wait_show_ls_cancel(client, daemon, signed) -> None:
 
     shown = _vyr(daemon, "task", "show", task_id, "--json")
     data = json.loads(shown.stdout)
-    assert (data["id"], data["status"], data["exit_code"], data["reason"]) == (task_id, "failed", 5, "exited with code 5")
+    assert (data["id"], data["status"], data["exit_code"], data["reason"]) == (
+        task_id,
+        "failed",
+        5,
+        "exited with code 5",
+    )
 
     listed = json.loads(_vyr(daemon, "task", "ls", "--json").stdout)
     assert [t["id"] for t in listed] == [task_id]

@@ -22,7 +22,9 @@ def test_calls_over_the_limit_are_resource_exhausted(tmp_path, daemons, signed) 
     daemons.append(daemon)
     with Client(daemon.endpoint) as client:
         client.trust_add(signed.public_key)
-        task = client.submit_task(client.put_module_file(signed.module("anomaly")).digest, args=FOREVER)
+        task = client.submit_task(
+            client.put_module_file(signed.module("anomaly")).digest, args=FOREVER
+        )
         # Each pending WaitTask holds a slot until the task ends.
         request = pb.WaitTaskRequest(task_id=task.id)
         waits = [client._stub.WaitTask.future(request, timeout=60) for _ in range(LIMIT)]
@@ -51,7 +53,9 @@ def test_calls_over_the_limit_are_resource_exhausted(tmp_path, daemons, signed) 
 
         # The health service is not counted: a daemon at its limit still reports SERVING.
         with grpc.insecure_channel(daemon.endpoint) as channel:
-            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=""), timeout=5
+            )
             assert reply.status == health_pb2.HealthCheckResponse.SERVING
 
         # A caller that leaves frees its slot: the next call (the cancel) gets through.

@@ -8,7 +8,9 @@ from vyr.api.v0 import control_pb2 as pb
 
 
 def test_stream_metrics_sends_points(client) -> None:
-    stream = client._stub.StreamMetrics(pb.MetricFilter(names=["vyr.tasks.running"], interval_ms=50), timeout=10)
+    stream = client._stub.StreamMetrics(
+        pb.MetricFilter(names=["vyr.tasks.running"], interval_ms=50), timeout=10
+    )
     first = next(stream)
     stream.cancel()
     assert (first.name, first.value, first.kind) == ("vyr.tasks.running", 0.0, "updowncounter")
@@ -39,4 +41,6 @@ def test_stream_traces_sends_spans_of_ended_tasks(client, signed) -> None:
     roots = {s.attributes["vyr.task.id"]: s for s in spans if s.name == "vyr.submit"}
     assert set(roots) == {before.id, later.id}
     assert roots[later.id].end_unix_nanos >= roots[later.id].start_unix_nanos > 0
-    assert {"vyr.artifact.load", "vyr.instantiate", "vyr.execute", "vyr.complete"} <= {s.name for s in spans}
+    assert {"vyr.artifact.load", "vyr.instantiate", "vyr.execute", "vyr.complete"} <= {
+        s.name for s in spans
+    }

@@ -13,7 +13,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from vyr.errors import ArtifactNotFound, InvalidSignature, TaskNotFound
 from vyr.types import Resources, TaskResult
 
-BUSY = ["--count", "2000000000", "--window", "4096"]  # minutes of CPU: a cancel (or the deadline) ends it
+BUSY = [
+    "--count",
+    "2000000000",
+    "--window",
+    "4096",
+]  # minutes of CPU: a cancel (or the deadline) ends it
 HEALTH_BOUND_S = 2.0
 
 
@@ -64,7 +69,10 @@ def test_unknown_artifact_is_not_found(client) -> None:
     assert caught.value.hint  # the daemon's hint travels with the error
     with pytest.raises(TaskNotFound):
         client.task("t-nope")
-    assert _raw_status(client, "SubmitTask", _pb().SubmitTaskRequest(artifact_digest=missing)) == grpc.StatusCode.NOT_FOUND
+    assert (
+        _raw_status(client, "SubmitTask", _pb().SubmitTaskRequest(artifact_digest=missing))
+        == grpc.StatusCode.NOT_FOUND
+    )
 
 
 def test_bad_signature_is_permission_denied(client, signed) -> None:
@@ -79,7 +87,9 @@ def test_bad_signature_is_permission_denied(client, signed) -> None:
     with pytest.raises(InvalidSignature):
         client.put_artifact(digest, manifest, bytes(signature), body)
     pb = _pb()
-    header = pb.PutArtifactRequest(header=pb.ArtifactHeader(digest=digest, manifest=manifest, signature=bytes(signature)))
+    header = pb.PutArtifactRequest(
+        header=pb.ArtifactHeader(digest=digest, manifest=manifest, signature=bytes(signature))
+    )
     code = _raw_status(client, "PutArtifact", iter([header, pb.PutArtifactRequest(chunk=body)]))
     assert code == grpc.StatusCode.PERMISSION_DENIED
 
@@ -87,7 +97,9 @@ def test_bad_signature_is_permission_denied(client, signed) -> None:
 def test_oversized_message_is_resource_exhausted(client, signed) -> None:
     digest = client.put_module_file(signed.module("hello")).digest
     pb = _pb()
-    request = pb.SubmitTaskRequest(artifact_digest=digest, input_ref=pb.InputRef(inline=b"x" * (5 << 20)))
+    request = pb.SubmitTaskRequest(
+        artifact_digest=digest, input_ref=pb.InputRef(inline=b"x" * (5 << 20))
+    )
     assert _raw_status(client, "SubmitTask", request) == grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
@@ -115,7 +127,9 @@ def test_health_answers_while_every_core_runs_guests(daemon, client, signed) -> 
             for _ in range(5):
                 for service in ("", "vyr.api.v0.Control"):
                     started = time.monotonic()
-                    reply = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=HEALTH_BOUND_S)
+                    reply = stub.Check(
+                        health_pb2.HealthCheckRequest(service=service), timeout=HEALTH_BOUND_S
+                    )
                     elapsed = time.monotonic() - started
                     assert reply.status == health_pb2.HealthCheckResponse.SERVING
                     assert elapsed < HEALTH_BOUND_S, f"health took {elapsed:.2f} s"
@@ -132,7 +146,9 @@ def test_run_is_one_call_that_waits(client, signed) -> None:
     """`SubmitTask` with `wait` answers with the ended task; `Client.run` uses it."""
     digest = client.put_module_file(signed.module("hello")).digest
     pb = _pb()
-    request = pb.SubmitTaskRequest(artifact_digest=digest, input_ref=pb.InputRef(inline=b"one call"), wait=True)
+    request = pb.SubmitTaskRequest(
+        artifact_digest=digest, input_ref=pb.InputRef(inline=b"one call"), wait=True
+    )
     response = client._stub.SubmitTask(request, timeout=30)
     assert response.task.id == response.task_id
     assert (response.task.status, response.task.stdout) == ("succeeded", b"ONE CALL")

@@ -18,7 +18,9 @@ from cryptography.x509.oid import NameOID  # noqa: E402
 TOKEN = "s3cret-token-for-tests-only"
 
 
-def _issue(directory: Path, name: str, *, ca: tuple[object, object] | None = None, is_ca: bool = False) -> tuple[Path, Path, object, object]:
+def _issue(
+    directory: Path, name: str, *, ca: tuple[object, object] | None = None, is_ca: bool = False
+) -> tuple[Path, Path, object, object]:
     """Writes NAME.pem / NAME.key: self-signed (or signed by `ca`), valid for 127.0.0.1."""
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
@@ -36,14 +38,20 @@ def _issue(directory: Path, name: str, *, ca: tuple[object, object] | None = Non
     )
     if not is_ca:
         builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
             critical=False,
         )
     cert = builder.sign(issuer_key, hashes.SHA256())  # type: ignore[arg-type]
     cert_path, key_path = directory / f"{name}.pem", directory / f"{name}.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
     )
     key_path.chmod(0o600)
     return cert_path, key_path, cert, key
@@ -55,7 +63,15 @@ def test_tls_with_token(tmp_path: Path, daemons, signed) -> None:
     token_file.write_text(TOKEN + "\n")
     token_file.chmod(0o600)
     daemon = start_daemon(
-        tmp_path / "home", "--listen", "tcp://127.0.0.1:0", "--tls-cert", str(cert), "--tls-key", str(key), "--token-file", str(token_file)
+        tmp_path / "home",
+        "--listen",
+        "tcp://127.0.0.1:0",
+        "--tls-cert",
+        str(cert),
+        "--tls-key",
+        str(key),
+        "--token-file",
+        str(token_file),
     )
     daemons.append(daemon)
     endpoint = daemon.endpoint
@@ -72,7 +88,10 @@ def test_tls_with_token(tmp_path: Path, daemons, signed) -> None:
 
     wrong = tmp_path / "wrong"
     wrong.write_text("not-the-token-at-all")
-    with Client(endpoint, ca_file=cert, token_file=wrong) as impostor, pytest.raises(AuthenticationFailed):
+    with (
+        Client(endpoint, ca_file=cert, token_file=wrong) as impostor,
+        pytest.raises(AuthenticationFailed),
+    ):
         impostor.list_tasks()
 
     plain = endpoint.replace("https://", "http://")
@@ -90,7 +109,9 @@ def test_mutual_tls(tmp_path: Path, daemons) -> None:
         "--tls-cert", str(server_cert), "--tls-key", str(server_key), "--client-ca", str(ca_cert_path),
     )  # fmt: skip
     daemons.append(daemon)
-    with Client(daemon.endpoint, ca_file=ca_cert_path, client_cert=client_cert, client_key=client_key) as client:
+    with Client(
+        daemon.endpoint, ca_file=ca_cert_path, client_cert=client_cert, client_key=client_key
+    ) as client:
         assert client.list_tasks() == []
     with Client(daemon.endpoint, ca_file=ca_cert_path) as no_cert, pytest.raises(ConnectionFailed):
         no_cert.list_tasks()
@@ -104,7 +125,15 @@ def test_plain_tcp_is_refused_without_insecure(tmp_path: Path, daemons) -> None:
 
     cert, key, _, _ = _issue(tmp_path, "server")
     with pytest.raises(DaemonFailed) as caught:  # TLS but nobody authenticates clients
-        start_daemon(tmp_path / "home", "--listen", "tcp://127.0.0.1:0", "--tls-cert", str(cert), "--tls-key", str(key))
+        start_daemon(
+            tmp_path / "home",
+            "--listen",
+            "tcp://127.0.0.1:0",
+            "--tls-cert",
+            str(cert),
+            "--tls-key",
+            str(key),
+        )
     assert "client authentication" in caught.value.stderr
 
 

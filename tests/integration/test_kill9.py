@@ -60,7 +60,9 @@ def _variants(signed: Signed, directory: Path, count: int) -> list[Path]:
     base = signed.module("hello").read_bytes()
     modules = []
     for index in range(count):
-        payload = index.to_bytes(4, "little") * (3 << 18 if index % 16 == 0 else random.randrange(1, 4096))
+        payload = index.to_bytes(4, "little") * (
+            3 << 18 if index % 16 == 0 else random.randrange(1, 4096)
+        )
         name = b"vyr-kill9"
         body = _uleb(len(name)) + name + payload
         path = directory / f"v{index}.wasm"
@@ -79,7 +81,14 @@ def _uleb(value: int) -> bytes:
             return bytes(out)
 
 
-def _load(endpoint: str, ledger: Ledger, digests: dict[str, str], modules: list[Path], cycle: int, stop: threading.Event) -> list[threading.Thread]:
+def _load(
+    endpoint: str,
+    ledger: Ledger,
+    digests: dict[str, str],
+    modules: list[Path],
+    cycle: int,
+    stop: threading.Event,
+) -> list[threading.Thread]:
     """Starts the load threads; they run until `stop` is set or the daemon disappears."""
 
     def submitter(worker: int) -> None:
@@ -96,9 +105,15 @@ def _load(endpoint: str, ledger: Ledger, digests: dict[str, str], modules: list[
                 keyed = rng.random() < 0.5
                 try:
                     if hello:
-                        task = client.submit_task(digests["hello"], data, idempotency_key=key if keyed else None)
+                        task = client.submit_task(
+                            digests["hello"], data, idempotency_key=key if keyed else None
+                        )
                     else:
-                        task = client.submit_task(digests["anomaly"], args=SHORT_ANOMALY, idempotency_key=key if keyed else None)
+                        task = client.submit_task(
+                            digests["anomaly"],
+                            args=SHORT_ANOMALY,
+                            idempotency_key=key if keyed else None,
+                        )
                 except VyrError:
                     if keyed:
                         with ledger.lock:
@@ -130,7 +145,9 @@ def _load(endpoint: str, ledger: Ledger, digests: dict[str, str], modules: list[
                 with ledger.lock:
                     ledger.put.add(digest)
 
-    threads = [threading.Thread(target=submitter, args=(n,), daemon=True) for n in range(SUBMITTERS)]
+    threads = [
+        threading.Thread(target=submitter, args=(n,), daemon=True) for n in range(SUBMITTERS)
+    ]
     threads.append(threading.Thread(target=putter, daemon=True))
     for thread in threads:
         thread.start()
@@ -143,7 +160,9 @@ def _check(daemon: Daemon, ledger: Ledger, signed: Signed, key_id: str) -> int:
     database = sqlite3.connect(f"file:{home / 'journal.db'}?mode=ro", uri=True)
     try:
         assert database.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-        rows = database.execute("SELECT id, status, exit_code, reason, idempotency_key FROM tasks").fetchall()
+        rows = database.execute(
+            "SELECT id, status, exit_code, reason, idempotency_key FROM tasks"
+        ).fetchall()
     finally:
         database.close()
     by_id = {row[0]: row for row in rows}
@@ -153,7 +172,12 @@ def _check(daemon: Daemon, ledger: Ledger, signed: Signed, key_id: str) -> int:
     interrupted = [row for row in rows if row[3] == "node_restarted"]
     assert all(row[1] == "failed" and row[2] is None for row in interrupted)
     with ledger.lock:
-        accepted, cut_off, outputs, put = dict(ledger.accepted), set(ledger.cut_off), dict(ledger.outputs), set(ledger.put)
+        accepted, cut_off, outputs, put = (
+            dict(ledger.accepted),
+            set(ledger.cut_off),
+            dict(ledger.outputs),
+            set(ledger.put),
+        )
         unkeyed = list(ledger.unkeyed)
     missing = [task_id for task_id in [*accepted.values(), *unkeyed] if task_id not in by_id]
     assert missing == [], f"{len(missing)} accepted task(s) missing from the journal: {missing[:3]}"
@@ -161,7 +185,9 @@ def _check(daemon: Daemon, ledger: Ledger, signed: Signed, key_id: str) -> int:
 
     with Client(daemon.endpoint) as client:
         # Trust store intact: exactly the one key, the same text in the API and on disk.
-        assert [(k, text.strip()) for k, text in client.trust_list()] == [(key_id, signed.public_key.strip())]
+        assert [(k, text.strip()) for k, text in client.trust_list()] == [
+            (key_id, signed.public_key.strip())
+        ]
         (trusted,) = (home / "trust").iterdir()
         assert trusted.read_text().strip() == signed.public_key.strip()
         # Results a client saw stay readable (output from the blob store), a sample per restart.
@@ -170,7 +196,10 @@ def _check(daemon: Daemon, ledger: Ledger, signed: Signed, key_id: str) -> int:
             assert (result.status, result.stdout) == ("succeeded", outputs[task_id])
         # A key never names two tasks: resubmitting one cut off by the kill gives the journal's
         # task if the submit had been accepted; an accepted key gives its task back.
-        hello, anomaly = (next(a.digest for a in client.list_artifacts() if a.name == name) for name in ("hello", "anomaly"))
+        hello, anomaly = (
+            next(a.digest for a in client.list_artifacts() if a.name == name)
+            for name in ("hello", "anomaly")
+        )
         for key in sorted(cut_off)[:10] + random.sample(sorted(accepted), min(10, len(accepted))):
             task_id = client.submit_task(hello, b"resubmitted", idempotency_key=key).id
             if key in by_key:
@@ -196,7 +225,9 @@ def _check(daemon: Daemon, ledger: Ledger, signed: Signed, key_id: str) -> int:
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
-def test_kill9_under_load_loses_nothing(tmp_path: Path, daemons: list[Daemon], signed: Signed) -> None:
+def test_kill9_under_load_loses_nothing(
+    tmp_path: Path, daemons: list[Daemon], signed: Signed
+) -> None:
     from vyr import _core
 
     home = tmp_path / "home"
@@ -209,7 +240,10 @@ def test_kill9_under_load_loses_nothing(tmp_path: Path, daemons: list[Daemon], s
     daemons.append(daemon)
     with Client(daemon.endpoint) as client:
         assert client.trust_add(signed.public_key) == key_id
-        digests = {name: client.put_module_file(signed.module(name)).digest for name in ("hello", "anomaly")}
+        digests = {
+            name: client.put_module_file(signed.module(name)).digest
+            for name in ("hello", "anomaly")
+        }
         ledger.put.update(digests.values())
 
     kills = marked = 0  # marked: journal rows a restart turned into failed/node_restarted
@@ -238,6 +272,8 @@ def test_kill9_under_load_loses_nothing(tmp_path: Path, daemons: list[Daemon], s
         f"{len(ledger.put)} artifacts acknowledged"
     )
     assert kills >= 50 or KILL9_ROUNDS < 50
-    assert len(ledger.accepted) > kills * 5 and len(ledger.unkeyed) > kills * 5, "too little load to mean anything"
+    assert len(ledger.accepted) > kills * 5 and len(ledger.unkeyed) > kills * 5, (
+        "too little load to mean anything"
+    )
     assert len(ledger.put) > 10, "too few artifact puts to mean anything"
     assert marked > 0, "no kill ever interrupted a task: the load or the kill timing is off"

@@ -23,4 +23,6 @@ def test_generated_code_matches_proto(tmp_path: Path) -> None:
     for fresh in written:
         committed = GENERATED / fresh.name
         assert committed.exists(), f"{committed} is missing: run scripts/gen_protos.py"
-        assert committed.read_text() == fresh.read_text(), f"{committed} is stale: run scripts/gen_protos.py"
+        assert committed.read_text() == fresh.read_text(), (
+            f"{committed} is stale: run scripts/gen_protos.py"
+        )

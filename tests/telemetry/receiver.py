@@ -65,7 +65,10 @@ class Received:
                         kind = metric.WhichOneof("data")
                         points = getattr(metric, kind).data_points if kind else []
                         self.metric_values.setdefault(metric.name, []).append(
-                            [({a.key: _value(a.value) for a in p.attributes}, _point(p)) for p in points]
+                            [
+                                ({a.key: _value(a.value) for a in p.attributes}, _point(p))
+                                for p in points
+                            ]
                         )
 
     def wait_for(self, predicate: Callable[[Received], bool], timeout: float = 20.0) -> bool:

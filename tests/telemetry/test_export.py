@@ -38,7 +38,11 @@ def _otel_env(monkeypatch: pytest.MonkeyPatch, endpoint: str, protocol: str) -> 
 
 
 def _trace(spans: list[dict[str, Any]], task_id: str) -> list[dict[str, Any]]:
-    roots = [s for s in spans if s["name"] == "vyr.submit" and s["attributes"].get("vyr.task.id") == task_id]
+    roots = [
+        s
+        for s in spans
+        if s["name"] == "vyr.submit" and s["attributes"].get("vyr.task.id") == task_id
+    ]
     if not roots:
         return []
     root = roots[0]
@@ -46,7 +50,11 @@ def _trace(spans: list[dict[str, Any]], task_id: str) -> list[dict[str, Any]]:
 
 
 def test_daemon_exports_span_tree_attributes_and_metrics(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, receiver: GrpcReceiver, signed: Signed, daemons: list[Daemon]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    receiver: GrpcReceiver,
+    signed: Signed,
+    daemons: list[Daemon],
 ) -> None:
     from opentelemetry.sdk.trace import TracerProvider
     from vyr.client import Client
@@ -68,7 +76,9 @@ def test_daemon_exports_span_tree_attributes_and_metrics(
     assert (good.status, trapped.status) == ("succeeded", "trapped")
 
     received = receiver.received
-    assert received.wait_for(lambda r: len(_trace(r.spans, good.id)) == 5 and len(_trace(r.spans, trapped.id)) == 5)
+    assert received.wait_for(
+        lambda r: len(_trace(r.spans, good.id)) == 5 and len(_trace(r.spans, trapped.id)) == 5
+    )
     assert received.wait_for(lambda r: METRICS <= r.metric_names), sorted(received.metric_names)
 
     tree = _trace(received.spans, good.id)
@@ -85,13 +95,30 @@ def test_daemon_exports_span_tree_attributes_and_metrics(
     assert attributes["vyr.artifact.signer"] == artifact.signer
     assert attributes["vyr.task.status"] == "succeeded" and attributes["vyr.task.exit_code"] == 0
     assert attributes["vyr.artifact.verification"] in ("verified", "cached")
-    for name in ("vyr.usage.peak_memory_bytes", "vyr.usage.fuel_used", "vyr.usage.wall_ns", "vyr.granted.memory_bytes", "vyr.granted.timeout_ms"):
+    for name in (
+        "vyr.usage.peak_memory_bytes",
+        "vyr.usage.fuel_used",
+        "vyr.usage.wall_ns",
+        "vyr.granted.memory_bytes",
+        "vyr.granted.timeout_ms",
+    ):
         assert attributes[name] > 0, name
     # Times come from the phase clock: children sit inside the root, in phase order.
     by_name = {s["name"]: s for s in tree}
-    assert root["start"] <= by_name["vyr.artifact.load"]["start"] <= by_name["vyr.instantiate"]["start"]
-    assert by_name["vyr.instantiate"]["end"] <= by_name["vyr.execute"]["start"] <= by_name["vyr.execute"]["end"]
-    assert by_name["vyr.execute"]["end"] == by_name["vyr.complete"]["start"] and by_name["vyr.complete"]["end"] <= root["end"]
+    assert (
+        root["start"]
+        <= by_name["vyr.artifact.load"]["start"]
+        <= by_name["vyr.instantiate"]["start"]
+    )
+    assert (
+        by_name["vyr.instantiate"]["end"]
+        <= by_name["vyr.execute"]["start"]
+        <= by_name["vyr.execute"]["end"]
+    )
+    assert (
+        by_name["vyr.execute"]["end"] == by_name["vyr.complete"]["start"]
+        and by_name["vyr.complete"]["end"] <= root["end"]
+    )
     assert "vyr.artifact.cache" in by_name["vyr.artifact.load"]["attributes"]
 
     failed = _trace(received.spans, trapped.id)
@@ -103,7 +130,10 @@ def test_daemon_exports_span_tree_attributes_and_metrics(
     assert failed_root["trace_id"] != caller_trace and failed_root["parent_span_id"] == ""
 
     finished = received.metric_values["vyr.tasks.finished"][-1]
-    assert ({"vyr.task.status": "succeeded"}, 1) in finished and ({"vyr.task.status": "trapped"}, 1) in finished
+    assert ({"vyr.task.status": "succeeded"}, 1) in finished and (
+        {"vyr.task.status": "trapped"},
+        1,
+    ) in finished
 
 
 def test_embedded_runtime_exports_over_http(
@@ -120,14 +150,18 @@ def test_embedded_runtime_exports_over_http(
         node.telemetry().flush()
         received = http_receiver.received
         assert received.wait_for(lambda r: all(len(_trace(r.spans, t.id)) == 5 for t in results))
-        assert received.wait_for(lambda r: {"vyr.tasks.finished", "vyr.task.duration"} <= r.metric_names)
+        assert received.wait_for(
+            lambda r: {"vyr.tasks.finished", "vyr.task.duration"} <= r.metric_names
+        )
         assert telemetry.processor.dropped_total() == 0
         assert telemetry.processor.exported == 15
     finally:
         telemetry.shutdown()
 
 
-def test_unsampled_tasks_build_no_spans(node: Any, put_guest: Any, monkeypatch: pytest.MonkeyPatch, receiver: GrpcReceiver) -> None:
+def test_unsampled_tasks_build_no_spans(
+    node: Any, put_guest: Any, monkeypatch: pytest.MonkeyPatch, receiver: GrpcReceiver
+) -> None:
     from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
     from vyr.telemetry.pipeline import Telemetry
 

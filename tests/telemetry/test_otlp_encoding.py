@@ -14,7 +14,10 @@ from vyr.telemetry.otlp import encode, resource_to_proto, span_count
 from vyr.telemetry.records import SpanRecord
 
 
-@pytest.mark.parametrize("sampler", [TraceIdRatioBased(0.3), ParentBased(TraceIdRatioBased(0.01)), TraceIdRatioBased(0.0)])
+@pytest.mark.parametrize(
+    "sampler",
+    [TraceIdRatioBased(0.3), ParentBased(TraceIdRatioBased(0.01)), TraceIdRatioBased(0.0)],
+)
 def test_the_shortcut_decides_as_the_sampler_does_for_roots(sampler: object) -> None:
     bound = _root_ratio_bound(sampler)
     assert bound is not None
@@ -22,7 +25,9 @@ def test_the_shortcut_decides_as_the_sampler_does_for_roots(sampler: object) -> 
     decided = {True: 0, False: 0}
     for _ in range(5000):
         trace_id = generator.getrandbits(128) or 1
-        expected = sampler.should_sample(otel_context.Context(), trace_id, "vyr.submit", SpanKind.SERVER).decision.is_sampled()  # type: ignore[attr-defined]
+        expected = sampler.should_sample(
+            otel_context.Context(), trace_id, "vyr.submit", SpanKind.SERVER
+        ).decision.is_sampled()  # type: ignore[attr-defined]
         assert ((trace_id & _TRACE_ID_LIMIT) < bound) == expected
         decided[expected] += 1
     assert decided[False] > 0
@@ -41,12 +46,25 @@ def test_records_become_the_spans_of_one_request() -> None:
         {"vyr.task.id": "t-1", "vyr.task.cold": True, "vyr.usage.fuel_used": 42, "ratio": 0.5},
         kind="server", status="error", status_message="exited with code 3", task_id="t-1",
     )  # fmt: skip
-    child = SpanRecord("vyr.execute", trace_id, child_id, root_id, 200, 800, {"vyr.code.tier": "optimized"}, task_id="t-1")
-    request = encode(resource_to_proto({"service.name": "vyr"}), [root, child], {trace_id: "vendor=1"})
+    child = SpanRecord(
+        "vyr.execute",
+        trace_id,
+        child_id,
+        root_id,
+        200,
+        800,
+        {"vyr.code.tier": "optimized"},
+        task_id="t-1",
+    )
+    request = encode(
+        resource_to_proto({"service.name": "vyr"}), [root, child], {trace_id: "vendor=1"}
+    )
 
     assert span_count(request) == 2
     (resource_spans,) = request.resource_spans
-    assert [(a.key, a.value.string_value) for a in resource_spans.resource.attributes] == [("service.name", "vyr")]
+    assert [(a.key, a.value.string_value) for a in resource_spans.resource.attributes] == [
+        ("service.name", "vyr")
+    ]
     (scope_spans,) = resource_spans.scope_spans
     assert scope_spans.scope.name == "vyr.telemetry"
     encoded_root, encoded_child = scope_spans.spans
@@ -62,7 +80,10 @@ def test_records_become_the_spans_of_one_request() -> None:
     values = {a.key: a.value for a in encoded_root.attributes}
     assert values["vyr.task.id"].string_value == "t-1"
     assert values["vyr.task.cold"].HasField("bool_value") and values["vyr.task.cold"].bool_value
-    assert values["vyr.usage.fuel_used"].HasField("int_value") and values["vyr.usage.fuel_used"].int_value == 42
+    assert (
+        values["vyr.usage.fuel_used"].HasField("int_value")
+        and values["vyr.usage.fuel_used"].int_value == 42
+    )
     assert values["ratio"].double_value == 0.5
     assert encoded_child.parent_span_id.hex() == root_id
     assert encoded_child.kind == encoded_child.SPAN_KIND_INTERNAL

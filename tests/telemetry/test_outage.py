@@ -29,7 +29,9 @@ def _run(node: Any, digest: str, count: int) -> list[Any]:
     return [task.wait(30) for task in tasks]
 
 
-def _outage_then_recovery(node: Any, digest: str, telemetry: Any, port: int) -> tuple[GrpcReceiver, list[Any]]:
+def _outage_then_recovery(
+    node: Any, digest: str, telemetry: Any, port: int
+) -> tuple[GrpcReceiver, list[Any]]:
     observer = node.telemetry(telemetry)
     during = _run(node, digest, 200)
     assert all(r.ok for r in during)  # the outage does not stop or fail tasks
@@ -64,14 +66,27 @@ def test_collector_down_drops_are_counted_exactly_and_export_resumes(
             dropped = processor.dropped_total()
             # Tasks after the link is back arrive, and nothing more is dropped.
             assert receiver.received.wait_for(
-                lambda r: last <= {s["attributes"].get("vyr.task.id") for s in r.spans if s["name"] == "vyr.submit"}
+                lambda r: (
+                    last
+                    <= {
+                        s["attributes"].get("vyr.task.id")
+                        for s in r.spans
+                        if s["name"] == "vyr.submit"
+                    }
+                )
             )
             node.telemetry().flush(timeout_s=5)
             assert processor.dropped_total() == dropped > 0
             assert processor.exported + processor.dropped_total() == total
             assert len(receiver.received.spans) == processor.exported
-            points = {(p.name, tuple(p.attributes.items())): p.value for p in node.stream_metrics(follow=False)}
-            assert sum(v for (name, _), v in points.items() if name == "vyr.telemetry.spans.dropped") == processor.dropped_total()
+            points = {
+                (p.name, tuple(p.attributes.items())): p.value
+                for p in node.stream_metrics(follow=False)
+            }
+            assert (
+                sum(v for (name, _), v in points.items() if name == "vyr.telemetry.spans.dropped")
+                == processor.dropped_total()
+            )
         finally:
             receiver.stop()
     finally:
@@ -85,7 +100,9 @@ def test_spool_keeps_spans_across_the_outage(
 
     port = free_port()
     _down_env(monkeypatch, port)
-    monkeypatch.setenv("OTEL_BSP_MAX_QUEUE_SIZE", "2048")  # the spool, not the queue, absorbs the outage
+    monkeypatch.setenv(
+        "OTEL_BSP_MAX_QUEUE_SIZE", "2048"
+    )  # the spool, not the queue, absorbs the outage
     monkeypatch.setenv("VYR_TELEMETRY_SPOOL_DIR", str(tmp_path / "spool"))
     telemetry = Telemetry(Settings.from_env())
     try:
@@ -94,7 +111,15 @@ def test_spool_keeps_spans_across_the_outage(
             total = SPANS_PER_TASK * len(results)
             ids = {r.id for r in results}
             assert receiver.received.wait_for(
-                lambda r: ids <= {s["attributes"].get("vyr.task.id") for s in r.spans if s["name"] == "vyr.submit"}, timeout=30
+                lambda r: (
+                    ids
+                    <= {
+                        s["attributes"].get("vyr.task.id")
+                        for s in r.spans
+                        if s["name"] == "vyr.submit"
+                    }
+                ),
+                timeout=30,
             )
             processor = telemetry.processor
             assert processor.dropped_total() == 0

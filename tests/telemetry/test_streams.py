@@ -22,7 +22,9 @@ def _tasks(items: list[Any]) -> list[str]:
 
 
 @pytest.fixture
-def small_history_daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, daemons: list[Daemon], signed: Signed) -> tuple[Any, str]:
+def small_history_daemon(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, daemons: list[Daemon], signed: Signed
+) -> tuple[Any, str]:
     from vyr.client import Client
 
     monkeypatch.setenv("VYR_TRACE_HISTORY", "4")
@@ -33,7 +35,9 @@ def small_history_daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, daemon
     return client, client.put_module_file(signed.module("hello")).digest
 
 
-def test_stream_resumes_after_disconnect_and_marks_overrun_history(small_history_daemon: tuple[Any, str]) -> None:
+def test_stream_resumes_after_disconnect_and_marks_overrun_history(
+    small_history_daemon: tuple[Any, str],
+) -> None:
     client, digest = small_history_daemon
     first = [client.run(digest, b"hi").id for _ in range(2)]
 
@@ -56,7 +60,10 @@ def test_stream_resumes_after_disconnect_and_marks_overrun_history(small_history
     # Three more: the history (4 tasks) no longer holds the task right after `cursor`.
     later = [client.run(digest, b"hi").id for _ in range(3)]
     overrun = list(client.stream_traces(after=cursor, follow=False))
-    assert isinstance(overrun[0], Gap) and (overrun[0].missed, overrun[0].reason) == (1, "history_overrun")
+    assert isinstance(overrun[0], Gap) and (overrun[0].missed, overrun[0].reason) == (
+        1,
+        "history_overrun",
+    )
     assert _tasks(overrun) == missed[1:] + later
 
 
@@ -74,7 +81,9 @@ def test_filters_by_task_status_span_and_artifact(node: Any, put_guest: Any) -> 
     assert [s.status for s in executes] == ["unset", "error"]
 
 
-def test_stuck_subscriber_does_not_slow_tasks(node: Any, put_guest: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stuck_subscriber_does_not_slow_tasks(
+    node: Any, put_guest: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("VYR_STREAM_QUEUE", "5")
     observer = node.telemetry()
     digest = put_guest("hello")
@@ -119,7 +128,9 @@ def test_metrics_stream(node: Any, put_guest: Any) -> None:
     for _ in range(3):
         node.run(digest, b"hi")
     node.telemetry().flush()
-    points = {(p.name, tuple(sorted(p.attributes.items()))): p for p in node.stream_metrics(follow=False)}
+    points = {
+        (p.name, tuple(sorted(p.attributes.items()))): p for p in node.stream_metrics(follow=False)
+    }
     assert points[("vyr.tasks.submitted", ())].value == 3
     assert points[("vyr.tasks.finished", (("vyr.task.status", "succeeded"),))].value == 3
     assert points[("vyr.task.duration", ())].count == 3
@@ -131,7 +142,9 @@ def test_metrics_stream(node: Any, put_guest: Any) -> None:
     assert first.name == "vyr.tasks.finished" and first.cursor >= 1
 
 
-def test_cli_traces_and_metrics_json_against_a_daemon(tmp_path: Path, daemons: list[Daemon], signed: Signed) -> None:
+def test_cli_traces_and_metrics_json_against_a_daemon(
+    tmp_path: Path, daemons: list[Daemon], signed: Signed
+) -> None:
     from vyr.client import Client
 
     daemon = start_daemon(tmp_path / "home")
@@ -143,12 +156,32 @@ def test_cli_traces_and_metrics_json_against_a_daemon(tmp_path: Path, daemons: l
         client.run(digest, b"other")
 
     def vyr(*args: str) -> list[dict[str, Any]]:
-        done = subprocess.run([sys.executable, "-m", "vyr", "--endpoint", daemon.endpoint, *args], capture_output=True, text=True, timeout=60, check=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "vyr", "--endpoint", daemon.endpoint, *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
         return [json.loads(line) for line in done.stdout.splitlines()]
 
     spans = vyr("traces", "--task", task.id, "--json")
-    assert {s["name"] for s in spans} == {"vyr.submit", "vyr.artifact.load", "vyr.instantiate", "vyr.execute", "vyr.complete"}
-    required = {"name", "trace_id", "span_id", "parent_span_id", "start_time_unix_nano", "end_time_unix_nano", "attributes"}
+    assert {s["name"] for s in spans} == {
+        "vyr.submit",
+        "vyr.artifact.load",
+        "vyr.instantiate",
+        "vyr.execute",
+        "vyr.complete",
+    }
+    required = {
+        "name",
+        "trace_id",
+        "span_id",
+        "parent_span_id",
+        "start_time_unix_nano",
+        "end_time_unix_nano",
+        "attributes",
+    }
     assert all(required <= set(s) and s["task_id"] == task.id for s in spans)
     root = next(s for s in spans if s["name"] == "vyr.submit")
     assert all(s["parent_span_id"] == root["span_id"] for s in spans if s is not root)

@@ -97,7 +97,11 @@ def test_untrusted_signer_is_refused_on_import(bundle, tmp_path: Path) -> None: 
 def test_altered_entry_is_caught_by_the_index(other, bundle, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path, _ = bundle
     tampered = tmp_path / "tampered.vyrbundle"
-    _rewrite(path, tampered, lambda name, data: _flip_last_byte(data) if name.endswith("module.wasm") else data)
+    _rewrite(
+        path,
+        tampered,
+        lambda name, data: _flip_last_byte(data) if name.endswith("module.wasm") else data,
+    )
     with pytest.raises(InvalidBundle, match="corrupt or was altered"):
         import_bundle(other, tampered)
     assert other.list_artifacts() == []
@@ -105,7 +109,10 @@ def test_altered_entry_is_caught_by_the_index(other, bundle, tmp_path: Path) -> 
 
 def _forge(path: Path, target: Path, **changes: object) -> None:
     """A consistent forgery: parts changed and the index rewritten to match them."""
-    entries = [dataclasses.replace(e, **{k: v(getattr(e, k)) for k, v in changes.items()}) for e in read_bundle(path)]  # type: ignore[operator]
+    entries = [
+        dataclasses.replace(e, **{k: v(getattr(e, k)) for k, v in changes.items()})
+        for e in read_bundle(path)
+    ]  # type: ignore[operator]
     write_bundle(entries, target)
 
 
@@ -129,7 +136,11 @@ def test_forged_signature_is_reverified_by_the_node(other, bundle, tmp_path: Pat
 def test_forged_manifest_is_reverified_by_the_node(other, bundle, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path, _ = bundle
     forged = tmp_path / "forged.vyrbundle"
-    _forge(path, forged, manifest=lambda m: m.replace(b'"hello"', b'"hellp"').replace(b'"anomaly"', b'"anomalx"'))
+    _forge(
+        path,
+        forged,
+        manifest=lambda m: m.replace(b'"hello"', b'"hellp"').replace(b'"anomaly"', b'"anomalx"'),
+    )
     with pytest.raises(InvalidSignature):
         import_bundle(other, forged)
 
@@ -155,10 +166,17 @@ def test_structure_errors(bundle, tmp_path: Path) -> None:  # type: ignore[no-un
     path, _ = bundle
     cases = {
         "no index": (lambda name, data: None if name == INDEX_NAME else data, "no vyr-bundle.json"),
-        "missing part": (lambda name, data: None if name.endswith("/signature") else data, "missing"),
+        "missing part": (
+            lambda name, data: None if name.endswith("/signature") else data,
+            "missing",
+        ),
         "bad json": (lambda name, data: b"{" if name == INDEX_NAME else data, "not valid JSON"),
         "other version": (
-            lambda name, data: json.dumps({**json.loads(data), "version": 9}).encode() if name == INDEX_NAME else data,
+            lambda name, data: (
+                json.dumps({**json.loads(data), "version": 9}).encode()
+                if name == INDEX_NAME
+                else data
+            ),
             "bundle version 9",
         ),
     }
@@ -216,7 +234,9 @@ def test_cli_export_then_import(key: Path, guests: Path, tmp_path: Path) -> None
         assert runner.invoke(cli, ["--home", home, "trust", "add", f"{key}.pub"]).exit_code == 0
     digest = runner.invoke(cli, ["--home", source, "artifact", "put", str(module)]).stdout.strip()
     out = tmp_path / "b.vyrbundle"
-    exported = runner.invoke(cli, ["--home", source, "artifact", "export", digest, "--out", str(out)])
+    exported = runner.invoke(
+        cli, ["--home", source, "artifact", "export", digest, "--out", str(out)]
+    )
     assert exported.exit_code == 0, exported.output
     assert exported.stdout.strip() == digest
     imported = runner.invoke(cli, ["--home", target, "artifact", "import", str(out), "--json"])
@@ -232,7 +252,16 @@ def test_cli_export_then_import(key: Path, guests: Path, tmp_path: Path) -> None
 def test_cli_export_refuses_an_endpoint(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(
-        cli, ["--endpoint", "unix:/nonexistent.sock", "artifact", "export", "sha256:" + "0" * 64, "--out", str(tmp_path / "b")]
+        cli,
+        [
+            "--endpoint",
+            "unix:/nonexistent.sock",
+            "artifact",
+            "export",
+            "sha256:" + "0" * 64,
+            "--out",
+            str(tmp_path / "b"),
+        ],
     )
     assert result.exit_code == 1
     assert "cannot export from a daemon" in result.stderr

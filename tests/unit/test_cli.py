@@ -21,7 +21,11 @@ def vyr(tmp_path: Path):  # type: ignore[no-untyped-def]
 
     def run(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
-            [sys.executable, "-m", "vyr.cli", *args], input=stdin, capture_output=True, env=env, timeout=120
+            [sys.executable, "-m", "vyr.cli", *args],
+            input=stdin,
+            capture_output=True,
+            env=env,
+            timeout=120,
         )
 
     return run
@@ -128,8 +132,12 @@ def test_bad_input_is_an_error_not_a_traceback(vyr, signed_hello: Path) -> None:
 
 def test_help_lists_commands_without_loading_the_extension() -> None:
     code = "import sys; from vyr.cli import cli; print('vyr._core' in sys.modules)"
-    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert loaded.stdout.strip() == "False"
-    result = subprocess.run([sys.executable, "-m", "vyr.cli", "--help"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "vyr.cli", "--help"], capture_output=True, text=True
+    )
     for command in ("keygen", "sign", "trust", "artifact", "run", "state"):
         assert command in result.stdout

@@ -29,7 +29,13 @@ def test_hello_round_trip(node, put_guest) -> None:  # type: ignore[no-untyped-d
     assert result.stderr == b"hello: 3 bytes\n"
     assert result.exit_code == 0
     phases = result.phases
-    assert 0 < phases["queued"] <= phases["artifact_ready"] <= phases["scheduled"] <= phases["instantiated"]
+    assert (
+        0
+        < phases["queued"]
+        <= phases["artifact_ready"]
+        <= phases["scheduled"]
+        <= phases["instantiated"]
+    )
     assert phases["instantiated"] <= phases["started"] <= phases["ended"]
     assert result.usage["peak_memory_bytes"] > 0
 
@@ -45,7 +51,9 @@ def test_put_is_idempotent_and_listed(node, put_guest) -> None:  # type: ignore[
     assert [a.digest for a in node.list_artifacts()] == [first]
 
 
-def test_tampered_module_is_refused_before_compiling(node, guests: Path, key: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_tampered_module_is_refused_before_compiling(
+    node, guests: Path, key: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     from vyr.keys import read_signature, sign_module
 
     module = tmp_path / "t.wasm"
@@ -54,13 +62,25 @@ def test_tampered_module_is_refused_before_compiling(node, guests: Path, key: Pa
     data = bytearray(module.read_bytes())
     data[-1] ^= 1
     with pytest.raises(DigestMismatch):
-        node.put_artifact(_digest(bytes(data)), manifest_path.read_bytes(), read_signature(signature_path), bytes(data))
+        node.put_artifact(
+            _digest(bytes(data)),
+            manifest_path.read_bytes(),
+            read_signature(signature_path),
+            bytes(data),
+        )
     signature = bytearray(read_signature(signature_path))
     signature[0] ^= 1
     with pytest.raises(InvalidSignature):
-        node.put_artifact(_digest(module.read_bytes()), manifest_path.read_bytes(), bytes(signature), module.read_bytes())
+        node.put_artifact(
+            _digest(module.read_bytes()),
+            manifest_path.read_bytes(),
+            bytes(signature),
+            module.read_bytes(),
+        )
     with pytest.raises(InvalidDigest):
-        node.put_artifact("sha256:nope", manifest_path.read_bytes(), bytes(signature), module.read_bytes())
+        node.put_artifact(
+            "sha256:nope", manifest_path.read_bytes(), bytes(signature), module.read_bytes()
+        )
     assert node.list_artifacts() == []
 
 
@@ -86,7 +106,9 @@ def test_unknown_artifact_and_bad_resources(node, put_guest) -> None:  # type: i
 
 
 def test_deadline_stops_a_cpu_bound_guest(node, put_guest) -> None:  # type: ignore[no-untyped-def]
-    result = node.run(put_guest("anomaly"), args=["--count", "2000000000"], resources=Resources(timeout_s=0.05))
+    result = node.run(
+        put_guest("anomaly"), args=["--count", "2000000000"], resources=Resources(timeout_s=0.05)
+    )
     assert result.status == "deadline_exceeded"
     assert "deadline" in result.reason
 
@@ -125,16 +147,22 @@ def test_two_cpu_bound_tasks_run_at_the_same_time(node, put_guest) -> None:  # t
 
 
 def _fill_state(node, put_guest, state: str, name: str, data: bytes) -> None:  # type: ignore[no-untyped-def]
-    result = node.run(put_guest("state-file"), data, state_bindings=[f"{state}:rw"], args=["put", state, name])
+    result = node.run(
+        put_guest("state-file"), data, state_bindings=[f"{state}:rw"], args=["put", state, name]
+    )
     assert result.ok, result.stderr
 
 
 def test_read_only_binding_cannot_write(node, put_guest) -> None:  # type: ignore[no-untyped-def]
     node.create_state("box")
     _fill_state(node, put_guest, "box", "a.txt", b"original")
-    denied = node.run(put_guest("state-file"), b"changed", state_bindings=["box:ro"], args=["put", "box", "a.txt"])
+    denied = node.run(
+        put_guest("state-file"), b"changed", state_bindings=["box:ro"], args=["put", "box", "a.txt"]
+    )
     assert denied.status == "failed" and denied.exit_code == 74
-    read = node.run(put_guest("state-file"), state_bindings=["box:ro"], args=["get", "box", "a.txt"])
+    read = node.run(
+        put_guest("state-file"), state_bindings=["box:ro"], args=["get", "box", "a.txt"]
+    )
     assert read.stdout == b"original"
 
 
@@ -142,7 +170,9 @@ def test_writer_then_reader_sees_the_write(node, put_guest) -> None:  # type: ig
     node.create_state("shared")
     digest = put_guest("state-file")
     # Submitted back to back: the reader must wait for the writer submitted before it.
-    writer = node.submit_task(digest, b"v1", state_bindings=["shared:rw"], args=["put", "shared", "k"])
+    writer = node.submit_task(
+        digest, b"v1", state_bindings=["shared:rw"], args=["put", "shared", "k"]
+    )
     reader = node.submit_task(digest, state_bindings=["shared:ro"], args=["get", "shared", "k"])
     assert writer.wait(10).ok
     assert reader.wait(10).stdout == b"v1"
@@ -152,9 +182,13 @@ def test_failed_writer_leaves_state_unchanged(node, put_guest) -> None:  # type:
     node.create_state("atomic")
     _fill_state(node, put_guest, "atomic", "log", b"kept")
     digest = put_guest("collector")
-    bad = node.run(digest, b"not,a,valid,line,x\n", state_bindings=["atomic:rw"], args=["collect", "atomic"])
+    bad = node.run(
+        digest, b"not,a,valid,line,x\n", state_bindings=["atomic:rw"], args=["collect", "atomic"]
+    )
     assert bad.status == "failed"
-    read = node.run(put_guest("state-file"), state_bindings=["atomic:ro"], args=["get", "atomic", "log"])
+    read = node.run(
+        put_guest("state-file"), state_bindings=["atomic:ro"], args=["get", "atomic", "log"]
+    )
     assert read.stdout == b"kept"
 
 
@@ -194,7 +228,9 @@ def _digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def test_state_size_cap_discards_an_oversized_write(tmp_path: Path, key: Path, guests: Path) -> None:
+def test_state_size_cap_discards_an_oversized_write(
+    tmp_path: Path, key: Path, guests: Path
+) -> None:
     import shutil
 
     from vyr.keys import sign_module
@@ -207,7 +243,9 @@ def test_state_size_cap_discards_an_oversized_write(tmp_path: Path, key: Path, g
         sign_module(module, key)
         digest = node.put_module_file(module).digest
         node.create_state("small")
-        result = node.run(digest, b"x" * 4096, state_bindings=["small:rw"], args=["put", "small", "big"])
+        result = node.run(
+            digest, b"x" * 4096, state_bindings=["small:rw"], args=["put", "small", "big"]
+        )
         assert (result.status, result.trap_code) == ("trapped", "state_limit_exceeded")
         assert "cap" in result.reason
         assert node.list_states()[0].bytes == 0

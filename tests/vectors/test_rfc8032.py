@@ -29,14 +29,18 @@ VECTORS = [
 
 
 @pytest.mark.parametrize(("seed", "public", "message", "signature"), VECTORS)
-def test_sign_and_verify_match_rfc8032(seed: str, public: str, message: str, signature: str) -> None:
+def test_sign_and_verify_match_rfc8032(
+    seed: str, public: str, message: str, signature: str
+) -> None:
     assert _core.public_key_of(seed).strip() == public
     assert _core.sign(seed, bytes.fromhex(message)).hex() == signature
     _core.verify(public, bytes.fromhex(message), bytes.fromhex(signature))
 
 
 @pytest.mark.parametrize(("seed", "public", "message", "signature"), VECTORS)
-def test_any_flipped_signature_bit_raises(seed: str, public: str, message: str, signature: str) -> None:
+def test_any_flipped_signature_bit_raises(
+    seed: str, public: str, message: str, signature: str
+) -> None:
     raw = bytearray.fromhex(signature)
     for bit in range(0, 512, 7):
         tampered = bytearray(raw)

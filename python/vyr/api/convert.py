@@ -78,7 +78,13 @@ def artifact_from_proto(message: pb.Artifact) -> Artifact:
 
 def state_to_proto(state: State) -> pb.State:
     """A state -> proto."""
-    return pb.State(id=state.id, name=state.name, bound_tasks=state.bound_tasks, bytes=state.bytes, **{"class": state.cls})
+    return pb.State(
+        id=state.id,
+        name=state.name,
+        bound_tasks=state.bound_tasks,
+        bytes=state.bytes,
+        **{"class": state.cls},
+    )
 
 
 def state_from_proto(message: pb.State) -> State:
@@ -123,7 +129,11 @@ def task_to_proto(
     granted = result.granted
     if granted:
         message.granted.CopyFrom(
-            pb.Resources(memory_bytes=granted.get("memory_bytes"), timeout_ms=granted.get("timeout_ms"), fuel=granted.get("fuel"))
+            pb.Resources(
+                memory_bytes=granted.get("memory_bytes"),
+                timeout_ms=granted.get("timeout_ms"),
+                fuel=granted.get("fuel"),
+            )
         )
     for state_id, name, mode in result.bindings:
         message.bindings.append(pb.Binding(state_id=state_id, name=name, mode=mode_to_proto(mode)))  # type: ignore[arg-type]
@@ -135,7 +145,9 @@ def task_from_proto(message: pb.Task) -> TaskResult:
     granted: dict[str, Any] = {}
     if message.HasField("granted"):
         for name in ("memory_bytes", "timeout_ms", "fuel"):
-            granted[name] = getattr(message.granted, name) if message.granted.HasField(name) else None
+            granted[name] = (
+                getattr(message.granted, name) if message.granted.HasField(name) else None
+            )
     return TaskResult(
         id=message.id,
         artifact=message.artifact,

@@ -39,7 +39,9 @@ def open_daemon(ctx: click.Context) -> Any:
         import os
 
         if not os.path.exists(socket):
-            error = InvalidArgument("tasks outlive this command only on a daemon, and none is running here")
+            error = InvalidArgument(
+                "tasks outlive this command only on a daemon, and none is running here"
+            )
             error.hint = "start one with 'vyr daemon', or pass --endpoint / set VYR_ENDPOINT"
             raise error
         endpoint = f"unix:{socket}"

@@ -20,14 +20,20 @@ def use_color() -> bool:
     return sys.stderr.isatty() and not os.environ.get("NO_COLOR")
 
 
-def fail(error: BaseException | str, *, code: int = EXIT_ERROR, hint: str | None = None) -> NoReturn:
+def fail(
+    error: BaseException | str, *, code: int = EXIT_ERROR, hint: str | None = None
+) -> NoReturn:
     """Prints `error: ...` (and `hint: ...`) to stderr and exits non-zero."""
     color = use_color()
-    click.echo(click.style("error:", fg="red", bold=True) if color else "error:", nl=False, err=True)
+    click.echo(
+        click.style("error:", fg="red", bold=True) if color else "error:", nl=False, err=True
+    )
     click.echo(f" {error}", err=True)
     hint = hint or getattr(error, "hint", None)
     if hint:
-        click.echo(("hint:" if not color else click.style("hint:", fg="cyan")) + f" {hint}", err=True)
+        click.echo(
+            ("hint:" if not color else click.style("hint:", fg="cyan")) + f" {hint}", err=True
+        )
     sys.exit(code)
 
 
@@ -40,7 +46,11 @@ def print_table(rows: list[list[str]], headers: list[str]) -> None:
     """A plain aligned table on stdout."""
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
     for row in [headers, *rows]:
-        click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        click.echo(
+            "  ".join(
+                str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)
+            ).rstrip()
+        )
 
 
 def parse_size(text: str) -> int:

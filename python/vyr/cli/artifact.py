@@ -16,8 +16,14 @@ def artifact() -> None:
 
 @artifact.command("put")
 @click.argument("module", type=click.Path(exists=True, dir_okay=False))
-@click.option("--manifest", type=click.Path(exists=True, dir_okay=False), help="Default: MODULE.manifest.json.")
-@click.option("--signature", type=click.Path(exists=True, dir_okay=False), help="Default: MODULE.sig.")
+@click.option(
+    "--manifest",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Default: MODULE.manifest.json.",
+)
+@click.option(
+    "--signature", type=click.Path(exists=True, dir_okay=False), help="Default: MODULE.sig."
+)
 @click.pass_context
 def put(ctx: click.Context, module: str, manifest: str | None, signature: str | None) -> None:
     """Verify and store MODULE; prints its digest.
@@ -39,14 +45,28 @@ def ls(ctx: click.Context, as_json: bool) -> None:
     """List stored artifacts."""
     artifacts = open_node(ctx).list_artifacts()
     if as_json:
-        print_json([{"digest": a.digest, "name": a.name, "size": a.size, "signer": a.signer} for a in artifacts])
+        print_json(
+            [
+                {"digest": a.digest, "name": a.name, "size": a.size, "signer": a.signer}
+                for a in artifacts
+            ]
+        )
     else:
-        print_table([[a.digest, a.name, str(a.size), a.signer[:19] + "…"] for a in artifacts], ["DIGEST", "NAME", "BYTES", "SIGNER"])
+        print_table(
+            [[a.digest, a.name, str(a.size), a.signer[:19] + "…"] for a in artifacts],
+            ["DIGEST", "NAME", "BYTES", "SIGNER"],
+        )
 
 
 @artifact.command("export")
 @click.argument("digests", nargs=-1, required=True, metavar="DIGEST...")
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True), help="Bundle file to write.")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True),
+    help="Bundle file to write.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def export(ctx: click.Context, digests: tuple[str, ...], out: str, as_json: bool) -> None:
@@ -63,7 +83,9 @@ def export(ctx: click.Context, digests: tuple[str, ...], out: str, as_json: bool
     from vyr.bundle import export_bundle
 
     if (ctx.find_root().obj or {}).get("endpoint"):
-        error = InvalidArgument("'vyr artifact export' reads a local store; it cannot export from a daemon")
+        error = InvalidArgument(
+            "'vyr artifact export' reads a local store; it cannot export from a daemon"
+        )
         error.hint = "run it without --endpoint / VYR_ENDPOINT, with --home set to the node's home"
         raise error
     node = open_node(ctx)
@@ -101,7 +123,12 @@ def import_(ctx: click.Context, bundle: str, as_json: bool) -> None:
     finally:
         node.close()
     if as_json:
-        print_json([{"digest": a.digest, "name": a.name, "size": a.size, "signer": a.signer} for a in stored])
+        print_json(
+            [
+                {"digest": a.digest, "name": a.name, "size": a.size, "signer": a.signer}
+                for a in stored
+            ]
+        )
     else:
         for stored_artifact in stored:
             click.echo(stored_artifact.digest)

@@ -15,16 +15,53 @@ _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 @click.command()
-@click.option("--listen", "listen", multiple=True, metavar="ADDR", help="unix:PATH or tcp://HOST:PORT (repeatable). Default: unix:<home>/vyr.sock.")
-@click.option("--insecure", is_flag=True, help="Allow plain-text, unauthenticated TCP (trusted networks only).")
+@click.option(
+    "--listen",
+    "listen",
+    multiple=True,
+    metavar="ADDR",
+    help="unix:PATH or tcp://HOST:PORT (repeatable). Default: unix:<home>/vyr.sock.",
+)
+@click.option(
+    "--insecure",
+    is_flag=True,
+    help="Allow plain-text, unauthenticated TCP (trusted networks only).",
+)
 @click.option("--tls-cert", type=_FILE, help="Server certificate (PEM) for TCP listeners.")
 @click.option("--tls-key", type=_FILE, help="Server private key (PEM) for TCP listeners.")
-@click.option("--client-ca", type=_FILE, help="Require client certificates signed by this CA (mTLS).")
-@click.option("--token-file", type=_FILE, help="Require 'authorization: Bearer <token>' from TCP clients.")
-@click.option("--grace", type=click.FloatRange(min=0), default=10.0, show_default=True, metavar="SECONDS", help="On SIGTERM, how long running tasks may finish.")
-@click.option("--max-message", default="4M", show_default=True, metavar="BYTES", help="Largest request message.")
-@click.option("--max-concurrent-rpcs", type=click.IntRange(min=1), default=1024, show_default=True, help="Calls in flight at once (excess: RESOURCE_EXHAUSTED).")
-@click.option("--max-queued-tasks", type=click.IntRange(min=1), help="Tasks queued or running at once (excess: RESOURCE_EXHAUSTED).")
+@click.option(
+    "--client-ca", type=_FILE, help="Require client certificates signed by this CA (mTLS)."
+)
+@click.option(
+    "--token-file", type=_FILE, help="Require 'authorization: Bearer <token>' from TCP clients."
+)
+@click.option(
+    "--grace",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="On SIGTERM, how long running tasks may finish.",
+)
+@click.option(
+    "--max-message",
+    default="4M",
+    show_default=True,
+    metavar="BYTES",
+    help="Largest request message.",
+)
+@click.option(
+    "--max-concurrent-rpcs",
+    type=click.IntRange(min=1),
+    default=1024,
+    show_default=True,
+    help="Calls in flight at once (excess: RESOURCE_EXHAUSTED).",
+)
+@click.option(
+    "--max-queued-tasks",
+    type=click.IntRange(min=1),
+    help="Tasks queued or running at once (excess: RESOURCE_EXHAUSTED).",
+)
 @click.pass_context
 def daemon(
     ctx: click.Context,

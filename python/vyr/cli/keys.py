@@ -28,11 +28,21 @@ def keygen(path: str, force: bool) -> None:
 
 @click.command()
 @click.argument("module", type=click.Path(exists=True, dir_okay=False))
-@click.option("--key", "key_path", required=True, type=click.Path(exists=True, dir_okay=False), help="Private key file (from vyr keygen).")
+@click.option(
+    "--key",
+    "key_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Private key file (from vyr keygen).",
+)
 @click.option("--name", help="Artifact name (default: the file name without .wasm).")
 @click.option("--arg", "args", multiple=True, help="Default guest argument (repeatable).")
-@click.option("--env", "env", multiple=True, metavar="KEY=VALUE", help="Default guest env var (repeatable).")
-def sign(module: str, key_path: str, name: str | None, args: tuple[str, ...], env: tuple[str, ...]) -> None:
+@click.option(
+    "--env", "env", multiple=True, metavar="KEY=VALUE", help="Default guest env var (repeatable)."
+)
+def sign(
+    module: str, key_path: str, name: str | None, args: tuple[str, ...], env: tuple[str, ...]
+) -> None:
     """Write MODULE.manifest.json and MODULE.sig for a Wasm module.
 
     \b
@@ -47,7 +57,9 @@ def sign(module: str, key_path: str, name: str | None, args: tuple[str, ...], en
         if not sep or not key:
             raise click.BadParameter(f"{item!r}: expected KEY=VALUE", param_hint="--env")
         environment[key] = value
-    manifest, signature = sign_module(module, key_path, name=name, args=list(args) or None, env=environment or None)
+    manifest, signature = sign_module(
+        module, key_path, name=name, args=list(args) or None, env=environment or None
+    )
     click.echo(str(manifest))
     click.echo(str(signature))
 

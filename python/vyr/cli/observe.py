@@ -36,13 +36,36 @@ Examples:
 
 
 @click.command(help=TRACES_HELP)
-@click.option("--task", "task_ids", multiple=True, metavar="ID", help="Only this task (repeatable).")
+@click.option(
+    "--task", "task_ids", multiple=True, metavar="ID", help="Only this task (repeatable)."
+)
 @click.option("--artifact", default="", metavar="DIGEST", help="Only tasks of this artifact.")
-@click.option("--status", "statuses", multiple=True, metavar="STATUS", help="Only tasks that ended so (repeatable).")
-@click.option("--span", "span_names", multiple=True, metavar="NAME", help="Only spans with this name, e.g. vyr.execute (repeatable).")
-@click.option("--after", type=click.IntRange(min=0), metavar="CURSOR", help="Resume after this cursor (default: the whole history).")
-@click.option("--follow", "-f", is_flag=True, help="Keep printing spans of tasks as they end (Ctrl-C stops).")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line (gaps as {\"gap\": ...}).")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    metavar="STATUS",
+    help="Only tasks that ended so (repeatable).",
+)
+@click.option(
+    "--span",
+    "span_names",
+    multiple=True,
+    metavar="NAME",
+    help="Only spans with this name, e.g. vyr.execute (repeatable).",
+)
+@click.option(
+    "--after",
+    type=click.IntRange(min=0),
+    metavar="CURSOR",
+    help="Resume after this cursor (default: the whole history).",
+)
+@click.option(
+    "--follow", "-f", is_flag=True, help="Keep printing spans of tasks as they end (Ctrl-C stops)."
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help='One JSON object per line (gaps as {"gap": ...}).'
+)
 @click.pass_context
 def traces(
     ctx: click.Context,
@@ -55,19 +78,39 @@ def traces(
     as_json: bool,
 ) -> None:
     node = open_node(ctx)
-    items = node.stream_traces(task_ids, artifact, statuses, span_names, after=0 if after is None else after, follow=follow)
+    items = node.stream_traces(
+        task_ids, artifact, statuses, span_names, after=0 if after is None else after, follow=follow
+    )
     _print_all(items, as_json, _span_line)
 
 
 @click.command(help=METRICS_HELP)
-@click.option("--name", "names", multiple=True, metavar="NAME", help="Only this metric, e.g. vyr.tasks.finished (repeatable).")
-@click.option("--interval", type=click.IntRange(min=0), default=0, metavar="MS", help="With --follow: at most one snapshot per interval.")
-@click.option("--follow", "-f", is_flag=True, help="Keep printing a snapshot per interval (Ctrl-C stops).")
+@click.option(
+    "--name",
+    "names",
+    multiple=True,
+    metavar="NAME",
+    help="Only this metric, e.g. vyr.tasks.finished (repeatable).",
+)
+@click.option(
+    "--interval",
+    type=click.IntRange(min=0),
+    default=0,
+    metavar="MS",
+    help="With --follow: at most one snapshot per interval.",
+)
+@click.option(
+    "--follow", "-f", is_flag=True, help="Keep printing a snapshot per interval (Ctrl-C stops)."
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.pass_context
-def metrics(ctx: click.Context, names: tuple[str, ...], interval: int, follow: bool, as_json: bool) -> None:
+def metrics(
+    ctx: click.Context, names: tuple[str, ...], interval: int, follow: bool, as_json: bool
+) -> None:
     node = open_node(ctx)
-    _print_all(node.stream_metrics(names, interval_ms=interval, follow=follow), as_json, _point_line)
+    _print_all(
+        node.stream_metrics(names, interval_ms=interval, follow=follow), as_json, _point_line
+    )
 
 
 def _print_all(items: Any, as_json: bool, line: Any) -> None:
@@ -77,9 +120,22 @@ def _print_all(items: Any, as_json: bool, line: Any) -> None:
         for item in items:
             if isinstance(item, Gap):
                 if as_json:
-                    click.echo(json.dumps({"gap": {"missed": item.missed, "reason": item.reason, "cursor": item.cursor}}))
+                    click.echo(
+                        json.dumps(
+                            {
+                                "gap": {
+                                    "missed": item.missed,
+                                    "reason": item.reason,
+                                    "cursor": item.cursor,
+                                }
+                            }
+                        )
+                    )
                 else:
-                    click.echo(f"warning: {item.missed} item(s) missed ({item.reason}) up to cursor {item.cursor}", err=True)
+                    click.echo(
+                        f"warning: {item.missed} item(s) missed ({item.reason}) up to cursor {item.cursor}",
+                        err=True,
+                    )
                 continue
             click.echo(json.dumps(item.to_json(), sort_keys=True) if as_json else line(item))
             sys.stdout.flush()

@@ -15,12 +15,36 @@ from vyr.cli._output import EXIT_DEADLINE, EXIT_VYR_FAILURE, fail, parse_size, p
 def task_options(command: Any) -> Any:
     """The options `vyr run` and `vyr task submit` share."""
     options = [
-        click.option("--input", "input_path", metavar="FILE|-", help="The task's stdin: a file, or - for this stdin."),
-        click.option("--state", "states", multiple=True, metavar="NAME:ro|NAME:rw", help="Bind a state (repeatable)."),
-        click.option("--timeout", type=click.FloatRange(min=0.001), metavar="SECONDS", help="Wall-clock deadline."),
+        click.option(
+            "--input",
+            "input_path",
+            metavar="FILE|-",
+            help="The task's stdin: a file, or - for this stdin.",
+        ),
+        click.option(
+            "--state",
+            "states",
+            multiple=True,
+            metavar="NAME:ro|NAME:rw",
+            help="Bind a state (repeatable).",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0.001),
+            metavar="SECONDS",
+            help="Wall-clock deadline.",
+        ),
         click.option("--memory", metavar="BYTES", help="Linear memory cap (e.g. 67108864, 64M)."),
-        click.option("--fuel", type=click.IntRange(min=1), help="Instruction budget (wasmtime fuel)."),
-        click.option("--env", "env", multiple=True, metavar="KEY=VALUE", help="Guest environment variable (repeatable)."),
+        click.option(
+            "--fuel", type=click.IntRange(min=1), help="Instruction budget (wasmtime fuel)."
+        ),
+        click.option(
+            "--env",
+            "env",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Guest environment variable (repeatable).",
+        ),
         click.argument("ref"),
         click.argument("guest_args", nargs=-1, metavar="[-- ARGS]..."),
     ]
@@ -29,7 +53,9 @@ def task_options(command: Any) -> Any:
     return command
 
 
-def build_submission(node: Any, ref: str, options: dict[str, Any], *, embedded_states: bool) -> dict[str, Any]:
+def build_submission(
+    node: Any, ref: str, options: dict[str, Any], *, embedded_states: bool
+) -> dict[str, Any]:
     """Resolves REF (digest or module path) and the shared options into submit arguments."""
     from vyr.types import Resources, StateBinding
 
@@ -53,7 +79,9 @@ def build_submission(node: Any, ref: str, options: dict[str, Any], *, embedded_s
         "artifact_digest": digest,
         "input_ref": read_input(options["input_path"]),
         "state_bindings": bindings,
-        "resources": Resources(memory_bytes=memory, timeout_s=options["timeout"], fuel=options["fuel"]),
+        "resources": Resources(
+            memory_bytes=memory, timeout_s=options["timeout"], fuel=options["fuel"]
+        ),
         "args": list(options["guest_args"]) or None,
         "env": env or None,
     }
@@ -66,7 +94,9 @@ def resolve_ref(node: Any, ref: str) -> str:
 
         return str(parse_digest(ref))
     if not Path(ref).is_file():
-        raise click.BadParameter(f"{ref!r} is neither a sha256: digest nor a module file", param_hint="REF")
+        raise click.BadParameter(
+            f"{ref!r} is neither a sha256: digest nor a module file", param_hint="REF"
+        )
     return str(node.put_module_file(ref).digest)
 
 
@@ -79,7 +109,9 @@ def read_input(path: str | None) -> bytes:
     try:
         return Path(path).read_bytes()
     except OSError as error:
-        raise click.BadParameter(f"cannot read {path}: {error.strerror}", param_hint="--input") from None
+        raise click.BadParameter(
+            f"cannot read {path}: {error.strerror}", param_hint="--input"
+        ) from None
 
 
 def relay(result: Any, as_json: bool) -> None:
@@ -121,7 +153,9 @@ def run(ctx: click.Context, as_json: bool, **options: Any) -> None:
 
     try:
         node = open_node(ctx)
-        submission = build_submission(node, options.pop("ref"), options, embedded_states=not hasattr(node, "endpoint"))
+        submission = build_submission(
+            node, options.pop("ref"), options, embedded_states=not hasattr(node, "endpoint")
+        )
         result = node.submit_task(**submission).wait()
     except VyrError as error:
         fail(error, code=EXIT_VYR_FAILURE)

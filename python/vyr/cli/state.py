@@ -37,15 +37,31 @@ def ls(ctx: click.Context, as_json: bool) -> None:
     """List live states."""
     states = open_node(ctx).list_states()
     if as_json:
-        print_json([{"id": s.id, "name": s.name, "class": s.cls, "bound_tasks": s.bound_tasks, "bytes": s.bytes} for s in states])
+        print_json(
+            [
+                {
+                    "id": s.id,
+                    "name": s.name,
+                    "class": s.cls,
+                    "bound_tasks": s.bound_tasks,
+                    "bytes": s.bytes,
+                }
+                for s in states
+            ]
+        )
     else:
-        print_table([[s.id, s.name, s.cls, str(s.bound_tasks), str(s.bytes)] for s in states], ["ID", "NAME", "CLASS", "TASKS", "BYTES"])
+        print_table(
+            [[s.id, s.name, s.cls, str(s.bound_tasks), str(s.bytes)] for s in states],
+            ["ID", "NAME", "CLASS", "TASKS", "BYTES"],
+        )
 
 
 @state.command("bind")
 @click.argument("task_id")
 @click.argument("state_ref", metavar="STATE")
-@click.option("--mode", type=click.Choice(["ro", "rw"]), required=True, help="Read-only or read-write.")
+@click.option(
+    "--mode", type=click.Choice(["ro", "rw"]), required=True, help="Read-only or read-write."
+)
 @click.pass_context
 def bind(ctx: click.Context, task_id: str, state_ref: str, mode: str) -> None:
     """Bind STATE (id or name) to a task that has not started yet.

@@ -21,7 +21,9 @@ def task() -> None:
 
 @task.command("submit")
 @task_options
-@click.option("--idempotency-key", metavar="K", help="Same key, same task id: the task never runs twice.")
+@click.option(
+    "--idempotency-key", metavar="K", help="Same key, same task id: the task never runs twice."
+)
 @click.pass_context
 def submit(ctx: click.Context, idempotency_key: str | None, **options: Any) -> None:
     """Submit REF (a sha256: digest or a signed module path); prints the task id at once.
@@ -37,7 +39,12 @@ def submit(ctx: click.Context, idempotency_key: str | None, **options: Any) -> N
 
 @task.command("wait")
 @click.argument("task_id", metavar="ID")
-@click.option("--timeout", type=click.FloatRange(min=0.001), metavar="SECONDS", help="Give up after this long (exit 1).")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.001),
+    metavar="SECONDS",
+    help="Give up after this long (exit 1).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result (with output) as JSON.")
 @click.pass_context
 def wait(ctx: click.Context, task_id: str, timeout: float | None, as_json: bool) -> None:
@@ -72,7 +79,9 @@ def cancel(ctx: click.Context, task_id: str) -> None:
 
 @task.command("show")
 @click.argument("task_id", metavar="ID")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (id, status, exit_code, reason, ...).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON (id, status, exit_code, reason, ...)."
+)
 @click.pass_context
 def show(ctx: click.Context, task_id: str, as_json: bool) -> None:
     """Show task ID's status, exit code and reason (not its output: see `vyr task wait`).
@@ -107,8 +116,14 @@ def ls(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         print_json([t.to_json() for t in tasks])
         return
-    rows = [[t.id, t.status, "" if t.exit_code is None else str(t.exit_code), t.artifact[:19] + "…", t.reason] for t in tasks]
+    rows = [
+        [
+            t.id,
+            t.status,
+            "" if t.exit_code is None else str(t.exit_code),
+            t.artifact[:19] + "…",
+            t.reason,
+        ]
+        for t in tasks
+    ]
     print_table(rows, ["ID", "STATUS", "EXIT", "ARTIFACT", "REASON"])
-
-
-

@@ -89,7 +89,9 @@ class ServerConfig:
 
 def _refuse(message: str) -> InvalidArgument:
     error = InvalidArgument(f"refusing to listen on TCP: {message}")
-    error.hint = "--insecure serves plain text to anyone who can reach the port (trusted networks only)"
+    error.hint = (
+        "--insecure serves plain text to anyone who can reach the port (trusted networks only)"
+    )
     return error
 
 
@@ -119,7 +121,9 @@ def _server_credentials(config: ServerConfig) -> grpc.ServerCredentials | None:
         return None
     pair = (_read(config.tls_key, "TLS key"), _read(config.tls_cert, "TLS certificate"))
     client_ca = _read(config.client_ca, "client CA") if config.client_ca else None
-    return grpc.ssl_server_credentials([pair], root_certificates=client_ca, require_client_auth=client_ca is not None)
+    return grpc.ssl_server_credentials(
+        [pair], root_certificates=client_ca, require_client_auth=client_ca is not None
+    )
 
 
 def _claim_socket(path: str) -> None:
@@ -173,7 +177,11 @@ def _bind(server: grpc.aio.Server, config: ServerConfig) -> tuple[list[str], lis
     return bound, sockets
 
 
-async def serve(config: ServerConfig, ready: Callable[[list[str]], None] | None = None, stop: asyncio.Event | None = None) -> None:
+async def serve(
+    config: ServerConfig,
+    ready: Callable[[list[str]], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
     """Runs the daemon until SIGTERM/SIGINT (or `stop` is set), then drains and returns."""
     config.check_transport()
     token = read_token(config.token_file) if config.token_file else None
@@ -182,7 +190,10 @@ async def serve(config: ServerConfig, ready: Callable[[list[str]], None] | None 
     node = await asyncio.to_thread(Node, config.resolved_home(), **config.limits)
     limits = node.runtime.limits()
     # Responses carry a task's whole stdout and stderr: allow them, whatever requests may be.
-    max_send = max(config.max_message_bytes, limits["max_stdout_bytes"] + limits["max_stderr_bytes"] + (1 << 20))
+    max_send = max(
+        config.max_message_bytes,
+        limits["max_stdout_bytes"] + limits["max_stderr_bytes"] + (1 << 20),
+    )
     server = grpc.aio.server(
         interceptors=[ControlInterceptor(token, config.max_concurrent_rpcs)],
         options=[

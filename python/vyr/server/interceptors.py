@@ -55,7 +55,9 @@ class CallLimiter:
                 f"too many calls in flight: this daemon serves at most {self.limit} at once"
                 " (--max-concurrent-rpcs; calls waiting for a task count)"
             )
-            error.hint = "retry with backoff, or restart the daemon with a larger --max-concurrent-rpcs"
+            error.hint = (
+                "retry with backoff, or restart the daemon with a larger --max-concurrent-rpcs"
+            )
             raise error
         self.in_flight += 1
 
@@ -87,20 +89,32 @@ class ControlInterceptor(grpc.aio.ServerInterceptor):
             return cached[1]
         open_method = method.startswith(_OPEN_METHODS)
         needs_token = self._token is not None and not open_method
-        wrapped = _wrap(handler, method, self._token if needs_token else None, None if open_method else self.limiter)
+        wrapped = _wrap(
+            handler,
+            method,
+            self._token if needs_token else None,
+            None if open_method else self.limiter,
+        )
         self._wrapped[method] = (handler, wrapped)
         return wrapped
 
 
-def _wrap(handler: grpc.RpcMethodHandler, method: str, token: str | None, limiter: CallLimiter | None) -> grpc.RpcMethodHandler:
+def _wrap(
+    handler: grpc.RpcMethodHandler, method: str, token: str | None, limiter: CallLimiter | None
+) -> grpc.RpcMethodHandler:
     async def guard(context: grpc.aio.ServicerContext) -> None:
         if token is None or (context.peer() or "").startswith("unix:"):
             return
         presented = dict(context.invocation_metadata() or ()).get("authorization")
         if presented is None:
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "this node requires a bearer token (set VYR_TOKEN_FILE)")
+            await context.abort(
+                grpc.StatusCode.UNAUTHENTICATED,
+                "this node requires a bearer token (set VYR_TOKEN_FILE)",
+            )
         if not hmac.compare_digest(presented.encode(), f"Bearer {token}".encode()):
-            await context.abort(grpc.StatusCode.PERMISSION_DENIED, "the bearer token is not valid for this node")
+            await context.abort(
+                grpc.StatusCode.PERMISSION_DENIED, "the bearer token is not valid for this node"
+            )
 
     async def unary_response(behavior: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
         await guard(context)
@@ -117,7 +131,9 @@ def _wrap(handler: grpc.RpcMethodHandler, method: str, token: str | None, limite
             if limiter is not None:
                 limiter.leave()
 
-    async def stream_response(behavior: Any, request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+    async def stream_response(
+        behavior: Any, request: Any, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[Any]:
         await guard(context)
         try:
             if limiter is not None:
@@ -144,7 +160,6 @@ def _wrap(handler: grpc.RpcMethodHandler, method: str, token: str | None, limite
         behavior, factory = handler.stream_stream, grpc.stream_stream_rpc_method_handler
 
     if handler.response_streaming:
-
         # An async generator function itself: grpc.aio tells streaming handlers apart that way.
         async def streaming(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             async for item in stream_response(behavior, request, context):
@@ -173,4 +188,6 @@ async def _abort(context: grpc.aio.ServicerContext, method: str, error: Exceptio
         await context.abort(status_of(error), error_message(error))
     incident = uuid.uuid4().hex[:12]
     log.error("internal error %s in %s", incident, method, exc_info=error)
-    await context.abort(grpc.StatusCode.INTERNAL, f"internal error (incident {incident}; see the daemon log)")
+    await context.abort(
+        grpc.StatusCode.INTERNAL, f"internal error (incident {incident}; see the daemon log)"
+    )

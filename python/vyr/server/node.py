@@ -41,7 +41,9 @@ class TaskView:
 
     __slots__ = ("result", "input_digest", "stdout_digest", "stderr_digest")
 
-    def __init__(self, result: TaskResult, input_digest: str, stdout_digest: str, stderr_digest: str) -> None:
+    def __init__(
+        self, result: TaskResult, input_digest: str, stdout_digest: str, stderr_digest: str
+    ) -> None:
         self.result = result
         self.input_digest = input_digest
         self.stdout_digest = stdout_digest
@@ -68,7 +70,10 @@ class Node:
         self._listeners: set[EndListener] = set()
         self._listeners_lock = threading.Lock()
         if self.journal.interrupted:
-            log.warning("%d task(s) left queued or running by the previous process were marked failed (node_restarted)", self.journal.interrupted)
+            log.warning(
+                "%d task(s) left queued or running by the previous process were marked failed (node_restarted)",
+                self.journal.interrupted,
+            )
 
     # -- tasks ------------------------------------------------------------------------------
     def submit(
@@ -88,13 +93,24 @@ class Node:
         digest = input_digest or digest_of(input_bytes)
         bindings = list(bindings)
         if not idempotency_key:
-            return self._submit(artifact_digest, input_bytes, digest, bindings, resources, args, env, ""), False
+            return self._submit(
+                artifact_digest, input_bytes, digest, bindings, resources, args, env, ""
+            ), False
         # Keyed submits are serialised so two racing calls cannot both run the task.
         with self._key_lock:
             existing = self.journal.task_for_key(idempotency_key)
             if existing is not None:
                 return existing, True
-            return self._submit(artifact_digest, input_bytes, digest, bindings, resources, args, env, idempotency_key), False
+            return self._submit(
+                artifact_digest,
+                input_bytes,
+                digest,
+                bindings,
+                resources,
+                args,
+                env,
+                idempotency_key,
+            ), False
 
     def _submit(
         self,
@@ -107,7 +123,9 @@ class Node:
         env: Mapping[str, str] | None,
         key: str,
     ) -> str:
-        task, row = self._accept(artifact_digest, input_bytes, input_digest, bindings, resources, args, env, key)
+        task, row = self._accept(
+            artifact_digest, input_bytes, input_digest, bindings, resources, args, env, key
+        )
         try:
             self.journal.record_accepted(row)
         except Exception as error:
@@ -132,7 +150,9 @@ class Node:
         together with others, then calls `committed(error)`. Until then the id must not be
         revealed to anyone."""
         digest = digest_of(input_bytes)
-        task, row = self._accept(artifact_digest, input_bytes, digest, list(bindings), resources, args, env, "")
+        task, row = self._accept(
+            artifact_digest, input_bytes, digest, list(bindings), resources, args, env, ""
+        )
 
         def done(error: BaseException | None) -> None:
             if error is not None:
@@ -158,7 +178,9 @@ class Node:
         key: str,
     ) -> tuple[Task, dict[str, Any]]:
         """Submits to the runtime; returns the task and its journal row (not yet written)."""
-        task = self.runtime.submit_task(artifact_digest, input_bytes, bindings, resources, args=args, env=env)
+        task = self.runtime.submit_task(
+            artifact_digest, input_bytes, bindings, resources, args=args, env=env
+        )
         snapshot = task.result()
         with self._unrecorded_lock:
             self._unrecorded[task.id] = []
@@ -168,7 +190,11 @@ class Node:
             "artifact": snapshot.artifact,
             "input_digest": input_digest,
             "bindings": [[s, n, m] for s, n, m in snapshot.bindings],
-            "resources": {"memory_bytes": resources.memory_bytes, "timeout_ms": resources.timeout_ms, "fuel": resources.fuel},
+            "resources": {
+                "memory_bytes": resources.memory_bytes,
+                "timeout_ms": resources.timeout_ms,
+                "fuel": resources.fuel,
+            },
             "granted": snapshot.granted,
             "idempotency_key": key,
         }
@@ -199,7 +225,9 @@ class Node:
             "stderr_digest": stderr_digest,
             "phases": result.phases,
             "usage": result.usage,
-            "view": TaskView(result, self._input_digests.get(task.id, ""), stdout_digest, stderr_digest),
+            "view": TaskView(
+                result, self._input_digests.get(task.id, ""), stdout_digest, stderr_digest
+            ),
         }
 
     def _outcomes_committed(self, rows: list[dict[str, Any]]) -> None:
@@ -305,7 +333,9 @@ class Node:
             result = replace(live.result(), stdout=b"", stderr=b"")
             if result.done and row["status"] in ("queued", "running"):
                 self._await_recorded(row["id"])  # list an end only once it is durable
-            views.append(TaskView(result, row["input_digest"], row["stdout_digest"], row["stderr_digest"]))
+            views.append(
+                TaskView(result, row["input_digest"], row["stdout_digest"], row["stderr_digest"])
+            )
         return views
 
     def cancel(self, task_id: str) -> bool:

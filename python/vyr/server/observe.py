@@ -14,13 +14,23 @@ from vyr.telemetry.wire import point_to_proto, span_to_proto
 async def stream_traces(runtime: Runtime, request: pb.TraceFilter) -> AsyncIterator[pb.Span]:
     """Replay after the cursor (or all with `include_finished`), then the live tail."""
     observer = runtime.telemetry()
-    wanted = TraceFilter.of(request.task_ids, request.artifact_digest, request.statuses, request.span_names)
-    after = request.after_cursor if request.HasField("after_cursor") else (0 if request.include_finished else None)
-    async for item in aiterate(observer.traces, wanted.accepts, wanted.spans, after, not request.history_only):
+    wanted = TraceFilter.of(
+        request.task_ids, request.artifact_digest, request.statuses, request.span_names
+    )
+    after = (
+        request.after_cursor
+        if request.HasField("after_cursor")
+        else (0 if request.include_finished else None)
+    )
+    async for item in aiterate(
+        observer.traces, wanted.accepts, wanted.spans, after, not request.history_only
+    ):
         yield span_to_proto(item)
 
 
-async def stream_metrics(runtime: Runtime, request: pb.MetricFilter) -> AsyncIterator[pb.MetricPoint]:
+async def stream_metrics(
+    runtime: Runtime, request: pb.MetricFilter
+) -> AsyncIterator[pb.MetricPoint]:
     """The values now (or the replay after the cursor), then one snapshot per interval."""
     observer = runtime.telemetry()
     wanted = MetricFilter(frozenset(request.names), request.interval_ms)
@@ -28,5 +38,11 @@ async def stream_metrics(runtime: Runtime, request: pb.MetricFilter) -> AsyncIte
     if after is None:
         for point in current_snapshot(observer, wanted):
             yield point_to_proto(point)
-    async for item in aiterate(observer.snapshots, spaced(request.interval_ms), wanted.points, after, not request.history_only):
+    async for item in aiterate(
+        observer.snapshots,
+        spaced(request.interval_ms),
+        wanted.points,
+        after,
+        not request.history_only,
+    ):
         yield point_to_proto(item)

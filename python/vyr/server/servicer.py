@@ -45,7 +45,9 @@ class ControlServicer(pb_grpc.ControlServicer):
         return self._waker
 
     # -- artifacts --------------------------------------------------------------------------
-    async def PutArtifact(self, request_iterator: AsyncIterator[pb.PutArtifactRequest], context: Context) -> pb.Artifact:
+    async def PutArtifact(
+        self, request_iterator: AsyncIterator[pb.PutArtifactRequest], context: Context
+    ) -> pb.Artifact:
         header: pb.ArtifactHeader | None = None
         chunks: list[bytes] = []
         size = 0
@@ -56,7 +58,9 @@ class ControlServicer(pb_grpc.ControlServicer):
                     raise InvalidArgument("PutArtifact: the header must be sent once, first")
                 header = message.header
                 if header.size > limit:
-                    raise ArtifactTooLarge(f"module is {header.size} bytes, the node accepts {limit}")
+                    raise ArtifactTooLarge(
+                        f"module is {header.size} bytes, the node accepts {limit}"
+                    )
             elif header is None:
                 raise InvalidArgument("PutArtifact: the first message must carry the header")
             else:
@@ -73,12 +77,16 @@ class ControlServicer(pb_grpc.ControlServicer):
         )
         return convert.artifact_to_proto(artifact)
 
-    async def ListArtifacts(self, request: pb.ListArtifactsRequest, context: Context) -> pb.ListArtifactsResponse:
+    async def ListArtifacts(
+        self, request: pb.ListArtifactsRequest, context: Context
+    ) -> pb.ListArtifactsResponse:
         artifacts = await asyncio.to_thread(self.node.runtime.list_artifacts)
         return pb.ListArtifactsResponse(artifacts=[convert.artifact_to_proto(a) for a in artifacts])
 
     # -- inputs -----------------------------------------------------------------------------
-    async def PutInput(self, request_iterator: AsyncIterator[pb.PutInputRequest], context: Context) -> pb.PutInputResponse:
+    async def PutInput(
+        self, request_iterator: AsyncIterator[pb.PutInputRequest], context: Context
+    ) -> pb.PutInputResponse:
         chunks: list[bytes] = []
         size = 0
         expected = ""
@@ -93,7 +101,9 @@ class ControlServicer(pb_grpc.ControlServicer):
         return pb.PutInputResponse(digest=digest, size=size)
 
     # -- tasks ------------------------------------------------------------------------------
-    async def SubmitTask(self, request: pb.SubmitTaskRequest, context: Context) -> pb.SubmitTaskResponse:
+    async def SubmitTask(
+        self, request: pb.SubmitTaskRequest, context: Context
+    ) -> pb.SubmitTaskResponse:
         self._check_accepting()
         source = request.input_ref.WhichOneof("source")
         input_bytes = request.input_ref.inline if source != "digest" else None
@@ -120,33 +130,47 @@ class ControlServicer(pb_grpc.ControlServicer):
         view = await self._ended(task_id, None, include_output=True)
         return pb.SubmitTaskResponse(task_id=task_id, existing=existing, task=_task(view))
 
-    async def CancelTask(self, request: pb.CancelTaskRequest, context: Context) -> pb.CancelTaskResponse:
+    async def CancelTask(
+        self, request: pb.CancelTaskRequest, context: Context
+    ) -> pb.CancelTaskResponse:
         cancelled = await asyncio.to_thread(self.node.cancel, request.task_id)
         return pb.CancelTaskResponse(cancelled=cancelled)
 
     async def GetTask(self, request: pb.GetTaskRequest, context: Context) -> pb.Task:
-        return _task(await asyncio.to_thread(self.node.view, request.task_id, request.include_output))
+        return _task(
+            await asyncio.to_thread(self.node.view, request.task_id, request.include_output)
+        )
 
     async def WaitTask(self, request: pb.WaitTaskRequest, context: Context) -> pb.Task:
         timeout_s = request.timeout_ms / 1000 if request.timeout_ms else None
         return _task(await self._ended(request.task_id, timeout_s, request.include_output))
 
-    async def ListTasks(self, request: pb.ListTasksRequest, context: Context) -> pb.ListTasksResponse:
+    async def ListTasks(
+        self, request: pb.ListTasksRequest, context: Context
+    ) -> pb.ListTasksResponse:
         views = await asyncio.to_thread(self.node.list)
         return pb.ListTasksResponse(tasks=[_task(view) for view in views])
 
     # -- state ------------------------------------------------------------------------------
     async def CreateState(self, request: pb.CreateStateRequest, context: Context) -> pb.State:
         self._check_accepting()
-        state = await asyncio.to_thread(self.node.runtime.create_state, request.name, getattr(request, "class") or "ephemeral")
+        state = await asyncio.to_thread(
+            self.node.runtime.create_state, request.name, getattr(request, "class") or "ephemeral"
+        )
         return convert.state_to_proto(state)
 
-    async def BindState(self, request: pb.BindStateRequest, context: Context) -> pb.BindStateResponse:
+    async def BindState(
+        self, request: pb.BindStateRequest, context: Context
+    ) -> pb.BindStateResponse:
         mode = convert.mode_from_proto(request.mode)
-        await asyncio.to_thread(self.node.runtime.bind_state, request.task_id, request.state_id, mode)
+        await asyncio.to_thread(
+            self.node.runtime.bind_state, request.task_id, request.state_id, mode
+        )
         return pb.BindStateResponse()
 
-    async def ListStates(self, request: pb.ListStatesRequest, context: Context) -> pb.ListStatesResponse:
+    async def ListStates(
+        self, request: pb.ListStatesRequest, context: Context
+    ) -> pb.ListStatesResponse:
         states = await asyncio.to_thread(self.node.runtime.list_states)
         return pb.ListStatesResponse(states=[convert.state_to_proto(s) for s in states])
 
@@ -155,21 +179,29 @@ class ControlServicer(pb_grpc.ControlServicer):
         key_id = await asyncio.to_thread(self.node.runtime.trust_add, request.public_key)
         return pb.TrustKey(key_id=key_id, public_key=request.public_key)
 
-    async def TrustList(self, request: pb.TrustListRequest, context: Context) -> pb.TrustListResponse:
+    async def TrustList(
+        self, request: pb.TrustListRequest, context: Context
+    ) -> pb.TrustListResponse:
         keys = await asyncio.to_thread(self.node.runtime.trust_list)
         return pb.TrustListResponse(keys=[pb.TrustKey(key_id=k, public_key=p) for k, p in keys])
 
-    async def TrustRemove(self, request: pb.TrustRemoveRequest, context: Context) -> pb.TrustRemoveResponse:
+    async def TrustRemove(
+        self, request: pb.TrustRemoveRequest, context: Context
+    ) -> pb.TrustRemoveResponse:
         await asyncio.to_thread(self.node.runtime.trust_remove, request.key_id)
         return pb.TrustRemoveResponse()
 
     # -- observation (server/observe.py) -------------------------------------------------------
-    async def StreamTraces(self, request: pb.TraceFilter, context: Context) -> AsyncIterator[pb.Span]:
+    async def StreamTraces(
+        self, request: pb.TraceFilter, context: Context
+    ) -> AsyncIterator[pb.Span]:
         """Spans of ended tasks: the replay asked for, then the live tail until the client leaves."""
         async for span in observe.stream_traces(self.node.runtime, request):
             yield span
 
-    async def StreamMetrics(self, request: pb.MetricFilter, context: Context) -> AsyncIterator[pb.MetricPoint]:
+    async def StreamMetrics(
+        self, request: pb.MetricFilter, context: Context
+    ) -> AsyncIterator[pb.MetricPoint]:
         """The node's metric values now, then one snapshot per interval."""
         async for point in observe.stream_metrics(self.node.runtime, request):
             yield point
@@ -190,12 +222,26 @@ class ControlServicer(pb_grpc.ControlServicer):
         look up, an input blob to read, a large input to hash) take a worker thread."""
         if idempotency_key or input_bytes is None or len(input_bytes) > INLINE_SUBMIT_BYTES:
             return await asyncio.to_thread(
-                self.node.submit, artifact_digest, input_bytes, input_digest, bindings, resources, args, env, idempotency_key
+                self.node.submit,
+                artifact_digest,
+                input_bytes,
+                input_digest,
+                bindings,
+                resources,
+                args,
+                env,
+                idempotency_key,
             )
         waker = self._loop_waker()
         committed: asyncio.Future[BaseException | None] = waker.loop.create_future()
         task_id = self.node.submit_inline(
-            artifact_digest, input_bytes, bindings, resources, args, env, lambda error: waker.resolve(committed, error)
+            artifact_digest,
+            input_bytes,
+            bindings,
+            resources,
+            args,
+            env,
+            lambda error: waker.resolve(committed, error),
         )
         error = await committed  # the row is durable before the client learns the id
         if error is not None:
@@ -209,7 +255,11 @@ class ControlServicer(pb_grpc.ControlServicer):
         recorded: asyncio.Future[TaskView] = waker.loop.create_future()
         if self.node.when_recorded(task_id, lambda view: waker.resolve(recorded, view)):
             try:
-                view = await asyncio.wait_for(recorded, timeout_s) if timeout_s is not None else await recorded
+                view = (
+                    await asyncio.wait_for(recorded, timeout_s)
+                    if timeout_s is not None
+                    else await recorded
+                )
             except TimeoutError:
                 raise WaitTimeout(f"timed out waiting for task {task_id}") from None
         else:  # ended and recorded already (or unknown: `node.view` raises TaskNotFound)
@@ -218,7 +268,12 @@ class ControlServicer(pb_grpc.ControlServicer):
                 return await asyncio.to_thread(self.node.view, task_id, include_output)
             view = recent
         if not include_output:
-            view = TaskView(replace(view.result, stdout=b"", stderr=b""), view.input_digest, view.stdout_digest, view.stderr_digest)
+            view = TaskView(
+                replace(view.result, stdout=b"", stderr=b""),
+                view.input_digest,
+                view.stdout_digest,
+                view.stderr_digest,
+            )
         return view
 
     def _check_accepting(self) -> None:

@@ -22,12 +22,18 @@ if TYPE_CHECKING:
     from vyr.types import Artifact
 
 
-def observe(list_artifacts: Callable[[], list[Artifact]], telemetry: Telemetry | bool | None, streams: bool) -> TaskObserver:
+def observe(
+    list_artifacts: Callable[[], list[Artifact]], telemetry: Telemetry | bool | None, streams: bool
+) -> TaskObserver:
     """A `TaskObserver` exporting through `telemetry` (a `Telemetry`, or the process-wide one
     from the environment when export is configured there)."""
     from vyr.telemetry.config import export_configured
     from vyr.telemetry.observer import TaskObserver
     from vyr.telemetry.pipeline import Telemetry
 
-    exporter: Any = telemetry if isinstance(telemetry, Telemetry) else (Telemetry.default() if export_configured() else None)
+    exporter: Any = (
+        telemetry
+        if isinstance(telemetry, Telemetry)
+        else (Telemetry.default() if export_configured() else None)
+    )
     return TaskObserver(list_artifacts, exporter, streams=streams)

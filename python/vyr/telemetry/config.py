@@ -40,13 +40,16 @@ def _exports(signal: str) -> bool:
     if chosen:
         return "otlp" in {part.strip() for part in chosen.split(",")}
     return bool(
-        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT")
+        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or os.environ.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT")
     )
 
 
 def protocol(signal: str) -> str:
     """`grpc` or `http/protobuf` (the OTLP specification's default)."""
-    chosen = os.environ.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_PROTOCOL") or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+    chosen = os.environ.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_PROTOCOL") or os.environ.get(
+        "OTEL_EXPORTER_OTLP_PROTOCOL"
+    )
     return (chosen or "http/protobuf").strip().lower()
 
 
@@ -77,7 +80,9 @@ class Settings:
             snapshot_ms=max(10, _int("VYR_METRICS_SNAPSHOT_MS", DEFAULT_SNAPSHOT_MS)),
             pending_tasks=max(1, _int("VYR_TELEMETRY_PENDING", DEFAULT_PENDING_TASKS)),
             spool_dir=Path(spool).expanduser() if spool else None,
-            spool_max_bytes=max(1 << 16, _int("VYR_TELEMETRY_SPOOL_MAX_BYTES", DEFAULT_SPOOL_MAX_BYTES)),
+            spool_max_bytes=max(
+                1 << 16, _int("VYR_TELEMETRY_SPOOL_MAX_BYTES", DEFAULT_SPOOL_MAX_BYTES)
+            ),
         )
 
 

@@ -63,13 +63,17 @@ def otlp_sender() -> Send:
 
     http_exporter = HttpExporter()
     # The HTTP exporter encodes inside export(); its client sends bytes we already have.
-    return lambda request: bool(http_exporter._client.export(request.SerializePartialToString()).success)
+    return lambda request: bool(
+        http_exporter._client.export(request.SerializePartialToString()).success
+    )
 
 
 class CountingBatchProcessor:
     """Batches sampled spans to `send`; counts exported and dropped spans by reason."""
 
-    def __init__(self, send: Send, resource: ResourceProto | None = None, spool: Spool | None = None) -> None:
+    def __init__(
+        self, send: Send, resource: ResourceProto | None = None, spool: Spool | None = None
+    ) -> None:
         self.max_queue = _env_int("OTEL_BSP_MAX_QUEUE_SIZE", 2048)
         self.max_batch = min(self.max_queue, _env_int("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512))
         self.delay_s = _env_int("OTEL_BSP_SCHEDULE_DELAY", 5000) / 1000
@@ -116,7 +120,9 @@ class CountingBatchProcessor:
         deadline = time.monotonic() + timeout_millis / 1000
         self._wake.set()
         with self._idle:
-            while (self._queue and not (self._link_down() and self.spool is None)) or self._exporting:
+            while (
+                self._queue and not (self._link_down() and self.spool is None)
+            ) or self._exporting:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
@@ -131,11 +137,16 @@ class CountingBatchProcessor:
 
     def counters(self) -> list[tuple[str, tuple[tuple[str, str], ...], float]]:
         """(name, attributes, value) for the metrics recorder."""
-        rows: list[tuple[str, tuple[tuple[str, str], ...], float]] = [("vyr.telemetry.spans.exported", (), self.exported)]
+        rows: list[tuple[str, tuple[tuple[str, str], ...], float]] = [
+            ("vyr.telemetry.spans.exported", (), self.exported)
+        ]
         dropped = dict(self.dropped)
         if self.spool:
             dropped["spool_full"] = self.spool.dropped_spans
-        rows += [("vyr.telemetry.spans.dropped", (("vyr.reason", reason),), count) for reason, count in dropped.items()]
+        rows += [
+            ("vyr.telemetry.spans.dropped", (("vyr.reason", reason),), count)
+            for reason, count in dropped.items()
+        ]
         return rows
 
     # -- the export thread -------------------------------------------------------------------------

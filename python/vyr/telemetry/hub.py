@@ -32,7 +32,9 @@ class Subscription(Generic[T]):
     """One reader's bounded queue. `wake` is called (from the publisher's thread) when an item
     arrives: a `threading.Event.set`, or a `call_soon_threadsafe` for an asyncio reader."""
 
-    def __init__(self, hub: Hub[T], accept: Callable[[T], bool], capacity: int, wake: Callable[[], None]) -> None:
+    def __init__(
+        self, hub: Hub[T], accept: Callable[[T], bool], capacity: int, wake: Callable[[], None]
+    ) -> None:
         self._hub = hub
         self._accept = accept
         self._capacity = capacity
@@ -114,7 +116,9 @@ class Hub(Generic[T]):
                 oldest = self._history[0][0] if self._history else self.cursor + 1
                 if after + 1 < oldest and after < self.cursor:
                     replay.append(Gap(oldest - after - 1, "history_overrun", oldest - 1))
-                replay.extend(entry for entry in self._history if entry[0] > after and accept(entry[1]))
+                replay.extend(
+                    entry for entry in self._history if entry[0] > after and accept(entry[1])
+                )
             if not follow:
                 return replay, None
             subscription = Subscription(self, accept, self._queue, wake)

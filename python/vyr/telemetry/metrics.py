@@ -21,8 +21,14 @@ Attributes = tuple[tuple[str, str], ...]
 COUNTERS = {
     "vyr.tasks.submitted": ("{task}", "Tasks accepted by submit."),
     "vyr.tasks.finished": ("{task}", "Tasks ended, by vyr.task.status."),
-    "vyr.tasks.refused": ("{task}", "Submits refused at once (unknown artifact, node full, ...), by error.type."),
-    "vyr.artifact.verification_failures": ("{artifact}", "Artifacts refused by verification, by vyr.stage and error.type."),
+    "vyr.tasks.refused": (
+        "{task}",
+        "Submits refused at once (unknown artifact, node full, ...), by error.type.",
+    ),
+    "vyr.artifact.verification_failures": (
+        "{artifact}",
+        "Artifacts refused by verification, by vyr.stage and error.type.",
+    ),
     "vyr.compile_cache.hits": ("{load}", "Cold loads served from the compiled-code cache."),
     "vyr.compile_cache.misses": ("{load}", "Cold loads that compiled the module."),
     "vyr.telemetry.spans.exported": ("{span}", "Spans the OTLP exporter delivered."),
@@ -31,7 +37,10 @@ COUNTERS = {
 }
 HISTOGRAMS = {
     "vyr.task.duration": ("s", "Queued to ended."),
-    "vyr.task.queue_wait": ("s", "Artifact ready to scheduled: waiting for a run slot and state turn."),
+    "vyr.task.queue_wait": (
+        "s",
+        "Artifact ready to scheduled: waiting for a run slot and state turn.",
+    ),
     "vyr.task.start_latency": ("s", "Queued to the guest's _start, by vyr.task.cold."),
     "vyr.task.peak_memory": ("By", "Peak linear memory per task."),
     "vyr.task.fuel_used": ("{instruction}", "Fuel consumed per task."),
@@ -59,7 +68,14 @@ class MetricPoint:
 
     def to_json(self) -> dict[str, Any]:
         """The JSON line `vyr metrics --json` prints."""
-        data: dict[str, Any] = {"name": self.name, "kind": self.kind, "value": self.value, "attributes": self.attributes, "time_unix_nano": self.unix_nanos, "cursor": self.cursor}
+        data: dict[str, Any] = {
+            "name": self.name,
+            "kind": self.kind,
+            "value": self.value,
+            "attributes": self.attributes,
+            "time_unix_nano": self.unix_nanos,
+            "cursor": self.cursor,
+        }
         if self.kind == "histogram":
             data.update(count=self.count, sum=self.sum, min=self.min, max=self.max)
         return data
@@ -81,7 +97,12 @@ class MetricsRecorder:
         self._lock = threading.Lock()
         # Unlabelled counters start at 0 so every name shows up before its first event.
         self._counters: dict[tuple[str, Attributes], float] = {
-            (name, ()): 0 for name in ("vyr.tasks.submitted", "vyr.compile_cache.hits", "vyr.compile_cache.misses")
+            (name, ()): 0
+            for name in (
+                "vyr.tasks.submitted",
+                "vyr.compile_cache.hits",
+                "vyr.compile_cache.misses",
+            )
         }
         self._histograms: dict[tuple[str, Attributes], list[float]] = {}
         self._in_flight = in_flight
@@ -116,14 +137,28 @@ class MetricsRecorder:
         phases, usage = result.phases, result.usage
         self.add("vyr.tasks.finished", 1, (("vyr.task.status", result.status),))
         if usage.get("cold") and phases.get("artifact_ready"):
-            self.add("vyr.compile_cache.misses" if usage.get("compiled") else "vyr.compile_cache.hits")
+            self.add(
+                "vyr.compile_cache.misses" if usage.get("compiled") else "vyr.compile_cache.hits"
+            )
         if result.status == "rejected" and not phases.get("artifact_ready"):
-            self.add("vyr.artifact.verification_failures", 1, (("error.type", "load_failed"), ("vyr.stage", "load")))
+            self.add(
+                "vyr.artifact.verification_failures",
+                1,
+                (("error.type", "load_failed"), ("vyr.stage", "load")),
+            )
         queued, ended = phases.get("queued", 0), phases.get("ended", 0)
         for name, value, attributes in (
             ("vyr.task.duration", _seconds(queued, ended), ()),
-            ("vyr.task.queue_wait", _seconds(phases.get("artifact_ready", 0), phases.get("scheduled", 0)), ()),
-            ("vyr.task.start_latency", _seconds(queued, phases.get("started", 0)), (("vyr.task.cold", str(bool(usage.get("cold"))).lower()),)),
+            (
+                "vyr.task.queue_wait",
+                _seconds(phases.get("artifact_ready", 0), phases.get("scheduled", 0)),
+                (),
+            ),
+            (
+                "vyr.task.start_latency",
+                _seconds(queued, phases.get("started", 0)),
+                (("vyr.task.cold", str(bool(usage.get("cold"))).lower()),),
+            ),
         ):
             if value is not None:
                 self.record(name, value, attributes)
@@ -140,9 +175,15 @@ class MetricsRecorder:
             histograms = {key: list(value) for key, value in self._histograms.items()}
         for name, attributes, value in self._extra():
             counters[(name, attributes)] = counters.get((name, attributes), 0) + value
-        points = [MetricPoint(n, "counter", v, dict(a), unix_nanos=now) for (n, a), v in counters.items()]
+        points = [
+            MetricPoint(n, "counter", v, dict(a), unix_nanos=now) for (n, a), v in counters.items()
+        ]
         for (name, attributes), (count, total, low, high) in histograms.items():
-            points.append(MetricPoint(name, "histogram", total, dict(attributes), int(count), total, low, high, now))
+            points.append(
+                MetricPoint(
+                    name, "histogram", total, dict(attributes), int(count), total, low, high, now
+                )
+            )
         queued, running = self._in_flight()
         points.append(MetricPoint("vyr.tasks.queued", "updowncounter", queued, unix_nanos=now))
         points.append(MetricPoint("vyr.tasks.running", "updowncounter", running, unix_nanos=now))
@@ -160,8 +201,14 @@ class MetricsRecorder:
             return observe
 
         for name, (unit, description) in COUNTERS.items():
-            meter.create_observable_counter(name, [counter_callback(name)], unit=unit, description=description)
+            meter.create_observable_counter(
+                name, [counter_callback(name)], unit=unit, description=description
+            )
         for name, (unit, description) in UP_DOWN.items():
-            meter.create_observable_up_down_counter(name, [counter_callback(name)], unit=unit, description=description)
+            meter.create_observable_up_down_counter(
+                name, [counter_callback(name)], unit=unit, description=description
+            )
         for name, (unit, description) in HISTOGRAMS.items():
-            self._otel_histograms[name] = meter.create_histogram(name, unit=unit, description=description)
+            self._otel_histograms[name] = meter.create_histogram(
+                name, unit=unit, description=description
+            )

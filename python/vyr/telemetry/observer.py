@@ -30,7 +30,9 @@ from vyr.types import Artifact, TaskResult
 
 log = logging.getLogger("vyr.telemetry")
 _TRACE_ID_LIMIT = (1 << 64) - 1  # TraceIdRatioBased compares the trace id's low 64 bits
-VERIFICATION_ERRORS = frozenset({"InvalidSignature", "UntrustedSigner", "DigestMismatch", "InvalidManifest", "InvalidModule"})
+VERIFICATION_ERRORS = frozenset(
+    {"InvalidSignature", "UntrustedSigner", "DigestMismatch", "InvalidManifest", "InvalidModule"}
+)
 
 
 class TaskObserver:
@@ -56,8 +58,12 @@ class TaskObserver:
         self.metrics = MetricsRecorder(self._queued_running, self._extra_counters)
         if telemetry is not None and telemetry.meter is not None:
             self.metrics.bind_meter(telemetry.meter)
-        self.traces: Hub[TaskTrace] = Hub(self.settings.trace_history, self.settings.subscriber_queue)
-        self.snapshots: Hub[list[MetricPoint]] = Hub(self.settings.metric_history, self.settings.subscriber_queue)
+        self.traces: Hub[TaskTrace] = Hub(
+            self.settings.trace_history, self.settings.subscriber_queue
+        )
+        self.snapshots: Hub[list[MetricPoint]] = Hub(
+            self.settings.metric_history, self.settings.subscriber_queue
+        )
         # Every task is observed when metrics are exported or streams are on; else only sampled ones.
         self.record_all = streams or bool(telemetry and telemetry.meter is not None)
         self._stopping = False
@@ -77,7 +83,9 @@ class TaskObserver:
             # an unsampled task then costs well under a microsecond here.
             sampled = (trace_id & _TRACE_ID_LIMIT) < self._ratio_bound
         elif self._sampler is not None:
-            sampled = self._sampler.should_sample(parent, trace_id, ROOT, SpanKind.SERVER).decision.is_sampled()
+            sampled = self._sampler.should_sample(
+                parent, trace_id, ROOT, SpanKind.SERVER
+            ).decision.is_sampled()
         else:
             sampled = False
         if not sampled and not self.record_all:
@@ -118,7 +126,11 @@ class TaskObserver:
     def artifact_refused(self, error: BaseException) -> None:
         """Counts a verification failure of a put."""
         if type(error).__name__ in VERIFICATION_ERRORS:
-            self.metrics.add("vyr.artifact.verification_failures", 1, (("error.type", type(error).__name__), ("vyr.stage", "put")))
+            self.metrics.add(
+                "vyr.artifact.verification_failures",
+                1,
+                (("error.type", type(error).__name__), ("vyr.stage", "put")),
+            )
 
     def enable_streams(self) -> None:
         """From now on every task feeds the histories (the first stream asks for this)."""
@@ -160,7 +172,9 @@ class TaskObserver:
             self._export.enqueue(spans, context.trace_state)
         if self.record_all:
             self.metrics.task_ended(result)
-            self.traces.publish(TaskTrace(result.id, result.artifact, result.status, spans), _stamp_spans)
+            self.traces.publish(
+                TaskTrace(result.id, result.artifact, result.status, spans), _stamp_spans
+            )
 
     def publish_snapshot(self) -> None:
         """Adds the current metric values to the metric history."""
@@ -183,7 +197,14 @@ class TaskObserver:
 
     def _extra_counters(self) -> list[tuple[str, tuple[tuple[str, str], ...], float]]:
         rows = self.telemetry.span_counters() if self.telemetry is not None else []
-        return [*rows, ("vyr.telemetry.stream.dropped", (), self.traces.subscriber_drops + self.snapshots.subscriber_drops)]
+        return [
+            *rows,
+            (
+                "vyr.telemetry.stream.dropped",
+                (),
+                self.traces.subscriber_drops + self.snapshots.subscriber_drops,
+            ),
+        ]
 
     def flush(self, timeout_s: float = 10.0) -> None:
         """Waits until every task that ended so far was processed, then flushes the exporters."""

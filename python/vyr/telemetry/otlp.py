@@ -27,7 +27,11 @@ from vyr.telemetry.records import SpanRecord
 
 SCOPE = InstrumentationScope(name="vyr.telemetry")
 _KINDS = {"server": Span.SPAN_KIND_SERVER, "internal": Span.SPAN_KIND_INTERNAL}
-_STATUS = {"ok": Status.STATUS_CODE_OK, "error": Status.STATUS_CODE_ERROR, "unset": Status.STATUS_CODE_UNSET}
+_STATUS = {
+    "ok": Status.STATUS_CODE_OK,
+    "error": Status.STATUS_CODE_ERROR,
+    "unset": Status.STATUS_CODE_UNSET,
+}
 # W3C trace flags (sampled) plus OTLP's "the parent's remoteness is known" bit; a root whose
 # parent came from the caller (traceparent) also sets "the parent is remote".
 _SAMPLED_FLAGS = 0x01 | 0x100
@@ -39,13 +43,19 @@ def resource_to_proto(attributes: Mapping[str, Any]) -> ResourceProto:
     return ResourceProto(attributes=_attributes(attributes))
 
 
-def encode(resource: ResourceProto, records: Sequence[SpanRecord], trace_states: Mapping[str, str] | None = None) -> ExportTraceServiceRequest:
+def encode(
+    resource: ResourceProto,
+    records: Sequence[SpanRecord],
+    trace_states: Mapping[str, str] | None = None,
+) -> ExportTraceServiceRequest:
     """One request with every record as a span of VYR's scope. `trace_states` maps a trace id
     to the caller's W3C tracestate header, which the trace's spans carry on."""
     states = trace_states or {}
     spans = [_span(record, states.get(record.trace_id, "")) for record in records]
     return ExportTraceServiceRequest(
-        resource_spans=[ResourceSpans(resource=resource, scope_spans=[ScopeSpans(scope=SCOPE, spans=spans)])]
+        resource_spans=[
+            ResourceSpans(resource=resource, scope_spans=[ScopeSpans(scope=SCOPE, spans=spans)])
+        ]
     )
 
 
@@ -53,7 +63,10 @@ def _span(record: SpanRecord, trace_state: str) -> Span:
     flags = _SAMPLED_FLAGS
     if record.kind == "server" and record.parent_span_id:
         flags |= _REMOTE_PARENT
-    status = Status(code=_STATUS[record.status], message=record.status_message if record.status == "error" else "")
+    status = Status(
+        code=_STATUS[record.status],
+        message=record.status_message if record.status == "error" else "",
+    )
     return Span(
         trace_id=bytes.fromhex(record.trace_id),
         span_id=bytes.fromhex(record.span_id),
@@ -90,4 +103,6 @@ def _value(value: Any) -> AnyValue:
 
 def span_count(request: ExportTraceServiceRequest) -> int:
     """Spans in a request."""
-    return sum(len(scope.spans) for resource in request.resource_spans for scope in resource.scope_spans)
+    return sum(
+        len(scope.spans) for resource in request.resource_spans for scope in resource.scope_spans
+    )

@@ -49,7 +49,9 @@ class Telemetry:
         self.processor: Any = None
         self.sampler: Any = None
         self.meter: Any = None
-        resource = _resource() if (self.settings.export_traces or self.settings.export_metrics) else None
+        resource = (
+            _resource() if (self.settings.export_traces or self.settings.export_metrics) else None
+        )
         if self.settings.export_traces:
             from opentelemetry.sdk.trace import TracerProvider
 
@@ -57,11 +59,17 @@ class Telemetry:
             from vyr.telemetry.otlp import resource_to_proto
             from vyr.telemetry.spool import Spool
 
-            spool = Spool(self.settings.spool_dir, self.settings.spool_max_bytes) if self.settings.spool_dir else None
+            spool = (
+                Spool(self.settings.spool_dir, self.settings.spool_max_bytes)
+                if self.settings.spool_dir
+                else None
+            )
             # The provider resolves OTEL_TRACES_SAMPLER and carries the resource; spans do not
             # go through it (the processor encodes span records itself: see otlp.py).
             self.tracer_provider = TracerProvider(resource=resource, sampler=sampler)
-            self.processor = CountingBatchProcessor(send or otlp_sender(), resource_to_proto(resource.attributes), spool)
+            self.processor = CountingBatchProcessor(
+                send or otlp_sender(), resource_to_proto(resource.attributes), spool
+            )
             self.sampler = self.tracer_provider.sampler
         if self.settings.export_metrics:
             from opentelemetry.sdk.metrics import MeterProvider

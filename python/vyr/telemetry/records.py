@@ -126,7 +126,9 @@ def _derived_id(task_id: str, label: str, hex_digits: int) -> str:
     return hashlib.sha256(f"{task_id}/{label}".encode()).hexdigest()[:hex_digits]
 
 
-def build_task_spans(result: TaskResult, context: TraceContext, signer: str = "") -> list[SpanRecord]:
+def build_task_spans(
+    result: TaskResult, context: TraceContext, signer: str = ""
+) -> list[SpanRecord]:
     """The task's spans, root first. Ids: the submit's trace (or one derived from the task id)."""
     phases = result.phases
     queued = phases.get("queued") or context.submit_ns
@@ -139,14 +141,33 @@ def build_task_spans(result: TaskResult, context: TraceContext, signer: str = ""
     error_type = _error_type(result) if failed else ""
 
     root = SpanRecord(
-        ROOT, trace_id, root_id, context.parent_span_id, min(context.submit_ns or queued, queued), delivered,
-        task_attributes(result, signer), kind="server",
-        status="error" if failed else "ok", status_message=result.reason if failed else "", task_id=result.id,
+        ROOT,
+        trace_id,
+        root_id,
+        context.parent_span_id,
+        min(context.submit_ns or queued, queued),
+        delivered,
+        task_attributes(result, signer),
+        kind="server",
+        status="error" if failed else "ok",
+        status_message=result.reason if failed else "",
+        task_id=result.id,
     )
     spans = [root]
 
-    def child(name: str, start: int, end: int, attributes: dict[str, AttributeValue], error: bool = False) -> None:
-        record = SpanRecord(name, trace_id, _derived_id(result.id, name, 16), root_id, start, max(start, end), attributes, task_id=result.id)
+    def child(
+        name: str, start: int, end: int, attributes: dict[str, AttributeValue], error: bool = False
+    ) -> None:
+        record = SpanRecord(
+            name,
+            trace_id,
+            _derived_id(result.id, name, 16),
+            root_id,
+            start,
+            max(start, end),
+            attributes,
+            task_id=result.id,
+        )
         if error:
             record.status, record.status_message = "error", result.reason
             record.attributes["error.type"] = error_type
@@ -162,7 +183,13 @@ def build_task_spans(result: TaskResult, context: TraceContext, signer: str = ""
     if ready:
         scheduled = phases.get("scheduled") or ready
         waited: dict[str, AttributeValue] = {"vyr.task.queue_wait_ns": max(0, scheduled - ready)}
-        child("vyr.instantiate", scheduled, instantiated or ended, waited, error=not instantiated and failed)
+        child(
+            "vyr.instantiate",
+            scheduled,
+            instantiated or ended,
+            waited,
+            error=not instantiated and failed,
+        )
     if started:
         execute: dict[str, AttributeValue] = {
             "vyr.usage.peak_memory_bytes": int(result.usage.get("peak_memory_bytes") or 0),

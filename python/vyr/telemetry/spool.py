@@ -45,7 +45,10 @@ class Spool:
             self.dropped_spans += spans
             return
         with self._lock:
-            while self._files and sum(size for _, _, size in self._files) + len(payload) > self.max_bytes:
+            while (
+                self._files
+                and sum(size for _, _, size in self._files) + len(payload) > self.max_bytes
+            ):
                 path, old_spans, _ = self._files.pop(0)
                 path.unlink(missing_ok=True)
                 self.dropped_spans += old_spans
@@ -59,7 +62,9 @@ class Spool:
                     os.fsync(file.fileno())
                 temporary.rename(path)
             except OSError as error:
-                log.warning("telemetry spool: cannot write %s: %s; %d span(s) dropped", path, error, spans)
+                log.warning(
+                    "telemetry spool: cannot write %s: %s; %d span(s) dropped", path, error, spans
+                )
                 temporary.unlink(missing_ok=True)
                 self.dropped_spans += spans
                 return

@@ -29,7 +29,13 @@ class TraceFilter:
     span_names: frozenset[str] = frozenset()
 
     @classmethod
-    def of(cls, task_ids: Iterable[str] = (), artifact_digest: str = "", statuses: Iterable[str] = (), span_names: Iterable[str] = ()) -> TraceFilter:
+    def of(
+        cls,
+        task_ids: Iterable[str] = (),
+        artifact_digest: str = "",
+        statuses: Iterable[str] = (),
+        span_names: Iterable[str] = (),
+    ) -> TraceFilter:
         """From any iterables."""
         return cls(frozenset(task_ids), artifact_digest, frozenset(statuses), frozenset(span_names))
 
@@ -119,7 +125,9 @@ async def aiterate(
             subscription.close()
 
 
-def _expand(entries: list[tuple[int, T] | Gap], expand: Callable[[T], list[Out]]) -> Iterator[Out | Gap]:
+def _expand(
+    entries: list[tuple[int, T] | Gap], expand: Callable[[T], list[Out]]
+) -> Iterator[Out | Gap]:
     for entry in entries:
         if isinstance(entry, Gap):
             yield entry
@@ -149,4 +157,13 @@ def current_snapshot(observer: Any, names: MetricFilter) -> list[MetricPoint]:
     return [replace(p, cursor=cursor) for p in names.points(observer.metrics.snapshot())]
 
 
-__all__ = ["Gap", "MetricFilter", "Subscription", "TraceFilter", "aiterate", "current_snapshot", "iterate", "spaced"]
+__all__ = [
+    "Gap",
+    "MetricFilter",
+    "Subscription",
+    "TraceFilter",
+    "aiterate",
+    "current_snapshot",
+    "iterate",
+    "spaced",
+]

@@ -13,7 +13,10 @@ from vyr.telemetry.records import SpanRecord
 def span_to_proto(item: SpanRecord | Gap) -> pb.Span:
     """A span record (or gap marker) -> proto."""
     if isinstance(item, Gap):
-        return pb.Span(gap=pb.Gap(missed=item.missed, reason=item.reason, cursor=item.cursor), cursor=item.cursor)
+        return pb.Span(
+            gap=pb.Gap(missed=item.missed, reason=item.reason, cursor=item.cursor),
+            cursor=item.cursor,
+        )
     return pb.Span(
         trace_id=item.trace_id,
         span_id=item.span_id,
@@ -35,7 +38,9 @@ def span_from_proto(message: pb.Span) -> SpanRecord | Gap:
     """Proto -> the span record (or gap) the embedded stream yields."""
     if message.HasField("gap"):
         return Gap(message.gap.missed, message.gap.reason, message.gap.cursor)
-    attributes = json.loads(message.attributes_json) if message.attributes_json else dict(message.attributes)
+    attributes = (
+        json.loads(message.attributes_json) if message.attributes_json else dict(message.attributes)
+    )
     return SpanRecord(
         name=message.name,
         trace_id=message.trace_id,
@@ -55,7 +60,10 @@ def span_from_proto(message: pb.Span) -> SpanRecord | Gap:
 def point_to_proto(item: MetricPoint | Gap) -> pb.MetricPoint:
     """A metric point (or gap marker) -> proto."""
     if isinstance(item, Gap):
-        return pb.MetricPoint(gap=pb.Gap(missed=item.missed, reason=item.reason, cursor=item.cursor), cursor=item.cursor)
+        return pb.MetricPoint(
+            gap=pb.Gap(missed=item.missed, reason=item.reason, cursor=item.cursor),
+            cursor=item.cursor,
+        )
     return pb.MetricPoint(
         name=item.name,
         value=float(item.value),

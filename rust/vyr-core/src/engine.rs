@@ -11,9 +11,12 @@
 use std::hash::Hasher;
 use std::path::PathBuf;
 
-use sha2::{Digest as _, Sha256};
 use serde::Serialize;
-use wasmtime::{Config, Engine, ExternType, InstanceAllocationStrategy, InstancePre, Linker, Module, OptLevel, PoolingAllocationConfig, RegallocAlgorithm, Strategy};
+use sha2::{Digest as _, Sha256};
+use wasmtime::{
+    Config, Engine, ExternType, InstanceAllocationStrategy, InstancePre, Linker, Module, OptLevel,
+    PoolingAllocationConfig, RegallocAlgorithm, Strategy,
+};
 
 use crate::artifact::VerifiedArtifact;
 use crate::error::{Result, VyrError};
@@ -109,10 +112,16 @@ impl WasmEngine {
     /// anything VYR does not provide or do not export a command entry point.
     pub fn prepare(&self, artifact: &VerifiedArtifact) -> Result<Prepared> {
         if let Some(module) = self.cached(artifact) {
-            return Ok(Prepared { instance_pre: self.optimizing.link(&module)?, tier: Tier::Optimized, cache_hit: true });
+            return Ok(Prepared {
+                instance_pre: self.optimizing.link(&module)?,
+                tier: Tier::Optimized,
+                cache_hit: true,
+            });
         }
         match Module::from_binary(&self.baseline.engine, &artifact.module) {
-            Ok(module) => Ok(Prepared { instance_pre: self.baseline.link(&module)?, tier: Tier::Baseline, cache_hit: false }),
+            Ok(module) => {
+                Ok(Prepared { instance_pre: self.baseline.link(&module)?, tier: Tier::Baseline, cache_hit: false })
+            }
             // Winch lacks a few proposals Cranelift has: let Cranelift decide (and report).
             Err(_) => self.optimize(artifact),
         }

@@ -40,7 +40,10 @@ pub struct ExecSpec {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Exited(i32),
-    Trapped { code: String, message: String },
+    Trapped {
+        code: String,
+        message: String,
+    },
     DeadlineExceeded,
     Cancelled,
     /// The host could not set the task up (not the guest's fault).

@@ -38,8 +38,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
 
 /// Creates `path` (it must not exist yet), writes `bytes` and fsyncs the file.
 pub fn write_synced(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
-    let mut file = OpenOptions::new().write(true).create_new(true).mode(mode).open(path)
-        .map_err(|e| VyrError::io(path, e))?;
+    let mut file =
+        OpenOptions::new().write(true).create_new(true).mode(mode).open(path).map_err(|e| VyrError::io(path, e))?;
     file.write_all(bytes).map_err(|e| VyrError::io(path, e))?;
     file.sync_all().map_err(|e| VyrError::io(path, e))
 }

@@ -69,8 +69,8 @@ impl Manifest {
 
     /// Parses canonical bytes; refuses unknown fields, other versions and non-canonical spelling.
     pub fn from_canonical_bytes(bytes: &[u8]) -> Result<Self> {
-        let manifest: Manifest = serde_json::from_slice(bytes)
-            .map_err(|error| VyrError::InvalidManifest(error.to_string()))?;
+        let manifest: Manifest =
+            serde_json::from_slice(bytes).map_err(|error| VyrError::InvalidManifest(error.to_string()))?;
         manifest.validate()?;
         if manifest.to_canonical_bytes() != bytes {
             return Err(VyrError::InvalidManifest(

@@ -219,7 +219,13 @@ impl Runtime {
     }
 
     /// Verifies, compiles (refusing unsupported imports) and stores an artifact. Idempotent.
-    pub fn put_artifact(&self, digest: &str, manifest: &[u8], signature: &[u8], module: Arc<[u8]>) -> Result<PutOutcome> {
+    pub fn put_artifact(
+        &self,
+        digest: &str,
+        manifest: &[u8],
+        signature: &[u8],
+        module: Arc<[u8]>,
+    ) -> Result<PutOutcome> {
         let shared = &self.shared;
         let parts = ArtifactParts { claimed_digest: digest, manifest, signature, module };
         let artifact = verify(parts, &shared.trust, shared.config.limits.max_artifact_bytes)?;
@@ -235,7 +241,8 @@ impl Runtime {
         let (prepared, stored) = std::thread::scope(|scope| {
             let storing = scope.spawn(|| shared.store.put(&artifact));
             let prepared = shared.engine.prepare(&artifact);
-            let stored = storing.join().unwrap_or_else(|_| Err(VyrError::Internal("the artifact store thread panicked".into())));
+            let stored =
+                storing.join().unwrap_or_else(|_| Err(VyrError::Internal("the artifact store thread panicked".into())));
             (prepared, stored)
         });
         let prepared = match (prepared, stored) {
@@ -598,7 +605,11 @@ async fn run_phases(shared: &Arc<Shared>, task: &Arc<TaskRecord>, job: Job) {
                 if ticket.mode == Mode::Rw {
                     work_dirs.push((ticket.clone(), dir.clone()));
                 }
-                preopens.push(Preopen { host_path: dir, guest_path: format!("/state/{}", ticket.name), writable: ticket.mode == Mode::Rw });
+                preopens.push(Preopen {
+                    host_path: dir,
+                    guest_path: format!("/state/{}", ticket.name),
+                    writable: ticket.mode == Mode::Rw,
+                });
             }
             Err(error) => {
                 work_dirs.iter().for_each(|(_, dir)| shared.states.discard(dir));
@@ -642,10 +653,14 @@ async fn run_phases(shared: &Arc<Shared>, task: &Arc<TaskRecord>, job: Job) {
         state.stderr = report.stderr.into();
         let (status, exit_code, trap_code, reason) = match (report.outcome, commit_error) {
             (Outcome::Exited(0), None) => (TaskStatus::Succeeded, Some(0), None, "exited with code 0".to_owned()),
-            (Outcome::Exited(0), Some(error)) => (TaskStatus::Trapped, Some(0), Some("state_limit_exceeded".to_owned()), error.to_string()),
+            (Outcome::Exited(0), Some(error)) => {
+                (TaskStatus::Trapped, Some(0), Some("state_limit_exceeded".to_owned()), error.to_string())
+            }
             (Outcome::Exited(code), _) => (TaskStatus::Failed, Some(code), None, format!("exited with code {code}")),
             (Outcome::Trapped { code, message }, _) => (TaskStatus::Trapped, None, Some(code), message),
-            (Outcome::DeadlineExceeded, _) => (TaskStatus::DeadlineExceeded, None, None, format!("deadline of {} ms exceeded", granted.timeout_ms)),
+            (Outcome::DeadlineExceeded, _) => {
+                (TaskStatus::DeadlineExceeded, None, None, format!("deadline of {} ms exceeded", granted.timeout_ms))
+            }
             (Outcome::Cancelled, _) => (TaskStatus::Cancelled, None, None, "cancelled while running".to_owned()),
             (Outcome::SetupFailed(message), _) => (TaskStatus::Rejected, None, None, message),
         };

@@ -18,8 +18,8 @@ impl PublicKey {
         let raw: [u8; 32] = bytes
             .try_into()
             .map_err(|_| VyrError::InvalidKey(format!("an ed25519 public key has 32 bytes, got {}", bytes.len())))?;
-        let key = VerifyingKey::from_bytes(&raw)
-            .map_err(|_| VyrError::InvalidKey("not a valid ed25519 point".into()))?;
+        let key =
+            VerifyingKey::from_bytes(&raw).map_err(|_| VyrError::InvalidKey("not a valid ed25519 point".into()))?;
         if key.is_weak() {
             return Err(VyrError::InvalidKey("weak (small-order) ed25519 key refused".into()));
         }

@@ -111,9 +111,14 @@ impl StateRegistry {
                 "class {class:?}: only \"ephemeral\" exists at MVO (eventual and strong state are out of scope)"
             )));
         }
-        let valid = !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) && !name.starts_with('.');
+        let valid = !name.is_empty()
+            && name.len() <= 64
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            && !name.starts_with('.');
         if !valid {
-            return Err(VyrError::InvalidState(format!("name {name:?} must be 1-64 characters of [A-Za-z0-9._-], not starting with '.'")));
+            return Err(VyrError::InvalidState(format!(
+                "name {name:?} must be 1-64 characters of [A-Za-z0-9._-], not starting with '.'"
+            )));
         }
         let mut registry = self.lock();
         if registry.live.values().any(|entry| entry.name == name) {

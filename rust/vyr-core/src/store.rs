@@ -98,7 +98,11 @@ impl ArtifactStore {
         let (module, manifest, signature) = self.read_signed_parts(digest)?;
         let module: Arc<[u8]> = module.into();
         let claimed = digest.to_string();
-        verify(ArtifactParts { claimed_digest: &claimed, manifest: &manifest, signature: &signature, module }, trust, max_bytes)
+        verify(
+            ArtifactParts { claimed_digest: &claimed, manifest: &manifest, signature: &signature, module },
+            trust,
+            max_bytes,
+        )
     }
 
     /// The raw stored parts (module, manifest bytes, signature), unverified.
@@ -114,7 +118,9 @@ impl ArtifactStore {
     fn read_part(&self, digest: &Digest, name: &str) -> Result<Vec<u8>> {
         let path = self.path_for(digest).join(name);
         fs::read(&path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound if !self.path_for(digest).is_dir() => VyrError::ArtifactNotFound(digest.to_string()),
+            std::io::ErrorKind::NotFound if !self.path_for(digest).is_dir() => {
+                VyrError::ArtifactNotFound(digest.to_string())
+            }
             _ => VyrError::io(path, e),
         })
     }

@@ -96,7 +96,9 @@ impl TrustStore {
         let mut cache = self.cache.lock().map_err(|_| VyrError::Internal("trust store lock poisoned".into()))?;
         // An mtime only proves "unchanged" once the clock has moved well past it: two changes
         // within one timestamp tick would otherwise look like one.
-        let settled = cache.read_at.and_then(|read| read.duration_since(modified).ok())
+        let settled = cache
+            .read_at
+            .and_then(|read| read.duration_since(modified).ok())
             .is_some_and(|age| age > std::time::Duration::from_secs(1));
         if cache.modified != Some(modified) || !settled {
             cache.keys = self.read_all()?;

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{command, node, node_with, signed, Node};
-use vyr_core::runtime::SubmitRequest;
+use vyr_core::engine::Tier;
 use vyr_core::resources::Resources;
+use vyr_core::runtime::SubmitRequest;
 use vyr_core::state::Mode;
 use vyr_core::task::TaskStatus;
-use vyr_core::engine::Tier;
 use vyr_core::VyrError;
 
 fn run(node: &common::Node, digest: &str, request: SubmitRequest) -> vyr_core::task::TaskState {
@@ -106,7 +106,10 @@ fn memory_grow_bomb_traps_at_the_cap() {
     let node = node();
     let bomb = "(loop $l (br_if $l (i32.ne (memory.grow (i32.const 16)) (i32.const -1))))";
     let digest = node.put_wat("bomb", &command(bomb, ""));
-    let request = SubmitRequest { resources: Resources { memory_bytes: Some(4 << 20), ..Default::default() }, ..Default::default() };
+    let request = SubmitRequest {
+        resources: Resources { memory_bytes: Some(4 << 20), ..Default::default() },
+        ..Default::default()
+    };
     let result = run(&node, &digest, request);
     assert_eq!(result.status, TaskStatus::Trapped);
     assert_eq!(result.trap_code.as_deref(), Some("memory_limit_exceeded"));
@@ -129,7 +132,8 @@ fn deep_recursion_traps_with_stack_overflow() {
 #[test]
 fn output_flood_fails_with_output_limit_exceeded() {
     let node = node_with(|config| config.limits.max_stdout_bytes = 64 * 1024);
-    let digest = node.put_wat("flood", &command("(loop $l (call $write (i32.const 1024) (i32.const 900)) (br $l))", ""));
+    let digest =
+        node.put_wat("flood", &command("(loop $l (call $write (i32.const 1024) (i32.const 900)) (br $l))", ""));
     let result = run(&node, &digest, with_timeout(10_000));
     assert_eq!(result.status, TaskStatus::Trapped, "{}", result.reason);
     assert_eq!(result.trap_code.as_deref(), Some("output_limit_exceeded"));
@@ -139,7 +143,8 @@ fn output_flood_fails_with_output_limit_exceeded() {
 fn fuel_runs_out() {
     let node = node();
     let digest = node.put_wat("spin", &command("(loop $l (br $l))", ""));
-    let request = SubmitRequest { resources: Resources { fuel: Some(10_000), ..Default::default() }, ..Default::default() };
+    let request =
+        SubmitRequest { resources: Resources { fuel: Some(10_000), ..Default::default() }, ..Default::default() };
     let result = run(&node, &digest, request);
     assert_eq!(result.trap_code.as_deref(), Some("out_of_fuel"));
 }
@@ -167,7 +172,8 @@ fn every_tamper_case_is_refused() {
     *flipped_module.last_mut().unwrap() ^= 1;
     assert!(matches!(put(&digest, &manifest, &signature, &flipped_module), Err(VyrError::DigestMismatch { .. })));
     // Change the signed name ("m" -> "n"): still a valid canonical manifest, wrong signature.
-    let flipped_manifest = String::from_utf8(manifest.clone()).unwrap().replace("\"name\":\"m\"", "\"name\":\"n\"").into_bytes();
+    let flipped_manifest =
+        String::from_utf8(manifest.clone()).unwrap().replace("\"name\":\"m\"", "\"name\":\"n\"").into_bytes();
     assert_ne!(flipped_manifest, manifest);
     assert!(matches!(put(&digest, &flipped_manifest, &signature, &module), Err(VyrError::InvalidSignature(_))));
     let mut flipped_signature = signature.clone();
@@ -297,7 +303,8 @@ fn bind_state_works_only_before_start() {
 fn many_tasks_run_concurrently() {
     let node = node();
     let digest = node.put_wat("hello", &command("(call $write (i32.const 1024) (i32.const 2))", "ok"));
-    let tasks: Vec<_> = (0..2000).map(|_| node.runtime.submit_task(&digest, SubmitRequest::default()).unwrap()).collect();
+    let tasks: Vec<_> =
+        (0..2000).map(|_| node.runtime.submit_task(&digest, SubmitRequest::default()).unwrap()).collect();
     for task in tasks {
         let result = task.wait(Some(Duration::from_secs(30))).unwrap();
         assert_eq!(&*result.stdout, b"ok");
@@ -336,7 +343,8 @@ fn a_task_with_a_fuel_budget_runs_only_optimised_code() {
     let (digest, manifest, signature) = signed(&key, "many", &module);
     runtime.put_artifact(&digest, &manifest, &signature, Arc::from(module)).unwrap();
     let unbudgeted = runtime.submit_task(&digest, SubmitRequest::default()).unwrap().wait(None).unwrap();
-    let fuel = SubmitRequest { resources: Resources { fuel: Some(1_000_000), ..Default::default() }, ..Default::default() };
+    let fuel =
+        SubmitRequest { resources: Resources { fuel: Some(1_000_000), ..Default::default() }, ..Default::default() };
     let budgeted = runtime.submit_task(&digest, fuel).unwrap().wait(None).unwrap();
     assert_eq!(unbudgeted.usage.tier, Some(Tier::Baseline), "ran at once, before Cranelift was done");
     assert_eq!(budgeted.status, TaskStatus::Succeeded);

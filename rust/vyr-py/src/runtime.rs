@@ -49,8 +49,9 @@ impl PyRuntime {
             config.max_running = max_running;
         }
         if let Some(linger) = state_linger_s {
-            config.state_linger = Duration::try_from_secs_f64(linger)
-                .map_err(|_| to_py(vyr_core::VyrError::InvalidArgument(format!("state linger {linger} s is not a duration"))))?;
+            config.state_linger = Duration::try_from_secs_f64(linger).map_err(|_| {
+                to_py(vyr_core::VyrError::InvalidArgument(format!("state linger {linger} s is not a duration")))
+            })?;
         }
         config.state_dir = state_dir;
         let limits = &mut config.limits;
@@ -81,7 +82,14 @@ impl PyRuntime {
     }
 
     /// Verifies, compiles and stores an artifact; returns (digest, manifest JSON text).
-    fn put_artifact(&self, py: Python<'_>, digest: &str, manifest: &[u8], signature: &[u8], module: &[u8]) -> PyResult<(String, String)> {
+    fn put_artifact(
+        &self,
+        py: Python<'_>,
+        digest: &str,
+        manifest: &[u8],
+        signature: &[u8],
+        module: &[u8],
+    ) -> PyResult<(String, String)> {
         let module: Arc<[u8]> = module.into();
         let (digest, manifest, signature) = (digest.to_owned(), manifest.to_vec(), signature.to_vec());
         let runtime = self.inner.clone();
@@ -95,12 +103,18 @@ impl PyRuntime {
         let all = detached(py, move || runtime.list_artifacts())?;
         Ok(all
             .into_iter()
-            .map(|info| (info.digest.to_string(), String::from_utf8_lossy(&info.manifest.to_canonical_bytes()).into_owned()))
+            .map(|info| {
+                (info.digest.to_string(), String::from_utf8_lossy(&info.manifest.to_canonical_bytes()).into_owned())
+            })
             .collect())
     }
 
     /// The stored (module, manifest, signature) bytes of an artifact.
-    fn artifact_parts<'py>(&self, py: Python<'py>, digest: &str) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+    fn artifact_parts<'py>(
+        &self,
+        py: Python<'py>,
+        digest: &str,
+    ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
         let digest = vyr_core::Digest::parse(digest).map_err(to_py)?;
         let runtime = self.inner.clone();
         let (module, manifest, signature) = detached(py, move || runtime.artifact_parts(&digest))?;
