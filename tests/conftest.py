@@ -1,29 +1,26 @@
-"""Shared fixtures: a node in a temp home with one trusted key, and the built guests."""
+"""Shared fixtures: a node in a temp home with one trusted key, the built guests, and the
+daemons a test started (killed afterwards)."""
 
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-BUILD = REPO / "workloads" / "build"
-GUESTS = ("hello", "event-transform", "collector", "anomaly", "state-file")
+from harness.daemon import Daemon
+from harness.guests import REFERENCE_GUESTS, ensure_built
 
 
 @pytest.fixture(scope="session")
 def guests(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The reference guests (.wasm), built once if `make` has not built them."""
-    if not all((BUILD / f"{name}.wasm").is_file() for name in GUESTS):
-        subprocess.run([sys.executable, str(REPO / "workloads" / "build.py")], check=True)
+    build = ensure_built(REFERENCE_GUESTS)
     # Sign copies, so tests never write next to the shared build outputs.
     target = tmp_path_factory.mktemp("guests")
-    for name in GUESTS:
-        shutil.copy(BUILD / f"{name}.wasm", target / f"{name}.wasm")
+    for name in REFERENCE_GUESTS:
+        shutil.copy(build / f"{name}.wasm", target / f"{name}.wasm")
     return target
 
 
@@ -60,3 +57,12 @@ def put_guest(node: object, key: Path, guests: Path, tmp_path: Path):  # type: i
         return node.put_module_file(module).digest  # type: ignore[attr-defined]
 
     return put
+
+
+@pytest.fixture
+def daemons() -> Iterator[list[Daemon]]:
+    """Collects daemons started by a test and kills any still running afterwards."""
+    started: list[Daemon] = []
+    yield started
+    for daemon in started:
+        daemon.kill()

@@ -56,15 +56,22 @@ def sha256(path: Path) -> str:
 def build_one(compiler: list[str], name: str, kind: str, out_dir: Path) -> Path:
     """Compile workloads/<name>/*.c for one target; returns the output path."""
     source_dir = HERE / name
+    sources = sorted(path.name for path in source_dir.glob("*.c"))
+    return compile_c(compiler, source_dir, sources, kind, (out_dir / f"{name}.{kind}").resolve())
+
+
+def compile_c(
+    compiler: list[str], source_dir: Path, sources: list[str], kind: str, output: Path
+) -> Path:
+    """Compile `sources` (names in `source_dir`) for one target into `output` (absolute).
+    Also used for the benchmarks' one-file guests (harness.guests)."""
     # Relative source names, compiled from the source directory: nothing about
     # the checkout location reaches the compiler.
-    sources = sorted(path.name for path in source_dir.glob("*.c"))
-    output = (out_dir / f"{name}.{kind}").resolve()
     command = [*compiler, *TARGET_FLAGS[kind], *COMMON_FLAGS, "-o", str(output), *sources]
     result = subprocess.run(command, cwd=source_dir, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         sys.stderr.write(result.stdout + result.stderr)
-        sys.exit(f"error: building {name}.{kind} failed (exit {result.returncode})")
+        sys.exit(f"error: building {output.name} failed (exit {result.returncode})")
     return output
 
 

@@ -1,4 +1,4 @@
-"""`make demo`: the reference workloads on an embedded VYR node, with a short summary.
+"""`make demo` (`python -m workloads.demo`): the reference workloads on an embedded VYR node, with a short summary.
 
 Everything happens in a temporary node home: a key is generated and trusted, each guest is
 signed and put, then the workloads run exactly as a user would run them through `vyr.Runtime`.
@@ -13,15 +13,13 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE / "collector"))
+import vyr
+from vyr.keys import generate_key, sign_module
 
-import decode  # noqa: E402
-import gen_events  # noqa: E402
-import reference_transform  # noqa: E402
-import vyr  # noqa: E402
-from vyr.keys import generate_key, sign_module  # noqa: E402
+from workloads import gen_events, reference_transform
+from workloads.collector import decode
+
+HERE = Path(__file__).resolve().parent
 
 GUESTS = ("event-transform", "collector", "anomaly", "state-file")
 EVENTS = 50_000

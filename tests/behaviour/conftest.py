@@ -15,8 +15,7 @@ from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "integration"))
-from daemon_harness import start_daemon
+from harness.daemon import start_daemon
 
 STATE_LINGER_S = 1.0  # short, yet long enough that a slow run does not lose a state between tasks
 

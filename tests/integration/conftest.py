@@ -7,21 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from daemon_harness import Daemon, Signed, sign_guests, start_daemon
+
+from harness.daemon import Daemon, start_daemon
+from harness.guests import Signed, sign_guests
 
 
 @pytest.fixture(scope="session")
 def signed(tmp_path_factory: pytest.TempPathFactory) -> Signed:
     return sign_guests(tmp_path_factory.mktemp("guests"), ("hello", "collector", "anomaly"))
-
-
-@pytest.fixture
-def daemons() -> Iterator[list[Daemon]]:
-    """Collects daemons started by a test and kills any still running afterwards."""
-    started: list[Daemon] = []
-    yield started
-    for daemon in started:
-        daemon.kill()
 
 
 @pytest.fixture

@@ -6,9 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from daemon_harness import Daemon, Signed
 from vyr.bundle import export_bundle
 from vyr.runtime import Runtime
+
+from harness.daemon import Daemon
+from harness.guests import Signed
 
 
 def test_import_bundle_into_a_daemon(

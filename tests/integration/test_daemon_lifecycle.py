@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 
-from daemon_harness import Daemon, start_daemon
 from vyr.client import Client
+
+from harness.daemon import Daemon, start_daemon
 
 FOREVER = ["--count", "2000000000", "--window", "4096"]  # minutes of CPU: only a cancel ends it
 SHORT = ["--count", "2000000", "--window", "256"]  # about half a second on an idle core

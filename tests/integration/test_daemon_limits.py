@@ -7,11 +7,12 @@ import time
 
 import grpc
 import pytest
-from daemon_harness import start_daemon
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from vyr.api.v0 import control_pb2 as pb
 from vyr.client import Client
 from vyr.errors import CapacityExceeded
+
+from harness.daemon import start_daemon
 
 FOREVER = ["--count", "2000000000", "--window", "4096"]
 LIMIT = 3

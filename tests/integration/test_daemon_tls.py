@@ -7,8 +7,9 @@ import ipaddress
 from pathlib import Path
 
 import pytest
-from daemon_harness import DaemonFailed, start_daemon
 from vyr.client import AuthenticationFailed, Client, ConnectionFailed
+
+from harness.daemon import DaemonFailed, start_daemon
 
 x509 = pytest.importorskip("cryptography.x509")
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402

@@ -27,10 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from daemon_harness import Daemon, Signed, start_daemon
 from vyr.client import Client
 from vyr.errors import VyrError
 from vyr.types import TERMINAL_STATUSES
+
+from harness.daemon import Daemon, start_daemon
+from harness.guests import Signed
 
 KILL9_ROUNDS = int(os.environ.get("VYR_KILL9_ROUNDS", "55"))
 SUBMITTERS = 6

@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from daemon_harness import Daemon, Signed, start_daemon
-from receiver import GrpcReceiver, HttpReceiver
 from vyr.types import Resources
+
+from harness.daemon import Daemon, start_daemon
+from harness.guests import Signed
+from harness.otlp import GrpcReceiver, HttpReceiver
 
 SPAN_NAMES = {"vyr.submit", "vyr.artifact.load", "vyr.instantiate", "vyr.execute", "vyr.complete"}
 SERVER_KIND = 2  # opentelemetry.proto.trace.v1.Span.SPAN_KIND_SERVER

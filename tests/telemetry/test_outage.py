@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from receiver import GrpcReceiver, free_port
 from vyr.telemetry.config import Settings
+
+from harness.otlp import GrpcReceiver, free_port
 
 SPANS_PER_TASK = 5
 

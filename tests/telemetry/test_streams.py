@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from daemon_harness import Daemon, Signed, start_daemon
 from vyr.telemetry.hub import Gap
 from vyr.types import Resources
+
+from harness.daemon import Daemon, start_daemon
+from harness.guests import Signed
 
 
 def _tasks(items: list[Any]) -> list[str]:

@@ -10,7 +10,6 @@ only when ziglang is missing.
 from __future__ import annotations
 
 import datetime
-import importlib.util
 import platform
 import random
 import subprocess
@@ -18,7 +17,6 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
@@ -26,26 +24,16 @@ pytest.importorskip("ziglang")
 # Imported after the skip on purpose: without ziglang the module skips, without wasmtime it fails.
 import wasmtime
 
+from workloads import gen_events as gen
+from workloads import reference_transform as reference
+from workloads.collector import decode as decoder
+
 # The first build on a machine compiles wasi-libc and musl into zig's cache (a minute or
 # two on 2 cores), charged to whichever test first uses the session build.
 pytestmark = pytest.mark.timeout(900)
 
 WORKLOADS = Path(__file__).resolve().parents[2] / "workloads"
 GUESTS = ("hello", "event-transform", "collector", "anomaly", "state-file")
-
-
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
-
-
-gen = _load("vyr_workloads_gen_events", WORKLOADS / "gen_events.py")
-reference = _load("vyr_workloads_reference_transform", WORKLOADS / "reference_transform.py")
-decoder = _load("vyr_workloads_collector_decode", WORKLOADS / "collector" / "decode.py")
 
 
 def _build(out: Path) -> dict[str, str]:
