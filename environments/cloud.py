@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import (
+from environments.common import (
     Artifacts,
     Inputs,
     PeakRss,

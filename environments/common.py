@@ -1,5 +1,6 @@
 """What every environment shares: the signed artifacts (one bundle), the workload inputs, the
-workload runs themselves, and a `vyr daemon` subprocess with peak-RSS measurement.
+workload runs themselves, a `vyr daemon` subprocess (`harness.daemon`) with peak-RSS
+measurement, and the OTLP receiver (`harness.otlp`) with the OTEL_* variables that point at it.
 
 The same bundle file is imported into every node, so every environment runs the very same
 signed bytes; records carry the artifact digest to show it.
@@ -10,28 +11,22 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import shutil
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-WORKLOADS = ROOT / "workloads"
-BUILD = WORKLOADS / "build"
-sys.path.insert(0, str(WORKLOADS))
-sys.path.insert(0, str(WORKLOADS / "collector"))
-
-import decode  # noqa: E402
-import gen_events  # noqa: E402
+from harness.daemon import Daemon, start_daemon
+from harness.guests import sign_guests
+from harness.otlp import ReceiverProcess, receiver_process
+from workloads import gen_events
+from workloads.collector import decode
 
 GUESTS = ("event-transform", "collector", "anomaly", "state-file")
 WORKLOAD_NAMES = ("event-transform", "collector", "anomaly")
-DAEMON_START_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -96,30 +91,19 @@ class Artifacts:
 def prepare_artifacts(work: Path) -> Artifacts:
     """Signs copies of the built guests with a fresh key, puts them into a throw-away "build"
     node and exports them with `vyr artifact export` (the CLI, as an operator would)."""
-    from vyr.keys import generate_key, sign_module
-
-    missing = [name for name in GUESTS if not (BUILD / f"{name}.wasm").is_file()]
-    if missing:
-        raise SystemExit(
-            f"guests not built ({', '.join(missing)}): run `python workloads/build.py` first"
-        )
-    signing = work / "signing"
-    signing.mkdir(parents=True)
-    key, public = generate_key(signing / "release.key")
-    digests = {}
-    for name in GUESTS:
-        module = signing / f"{name}.wasm"
-        shutil.copy(BUILD / f"{name}.wasm", module)
-        sign_module(module, key)
-        digests[name] = "sha256:" + hashlib.sha256(module.read_bytes()).hexdigest()
+    signed = sign_guests(work / "signing", GUESTS, key_name="release.key")
+    digests = {
+        name: "sha256:" + hashlib.sha256(signed.module(name).read_bytes()).hexdigest()
+        for name in GUESTS
+    }
     home = work / "build-node"
-    vyr_cli(home, "trust", "add", str(public))
+    vyr_cli(home, "trust", "add", str(signed.public_key_file))
     for name in GUESTS:
-        vyr_cli(home, "artifact", "put", str(signing / f"{name}.wasm"))
+        vyr_cli(home, "artifact", "put", str(signed.module(name)))
     bundle = work / "workloads.vyrbundle"
     vyr_cli(home, "artifact", "export", *digests.values(), "--out", str(bundle))
-    key.unlink()  # the private key is needed for nothing else
-    return Artifacts(bundle, public, digests)
+    signed.key.unlink()  # the private key is needed for nothing else
+    return Artifacts(bundle, signed.public_key_file, digests)
 
 
 def vyr_cli(
@@ -296,91 +280,30 @@ def records(environment: str, outcomes: list[Outcome], **notes: Any) -> list[dic
     return rows
 
 
-# ---- a daemon subprocess ------------------------------------------------------------------
-
-
-@dataclass
-class DaemonProcess:
-    """A running `vyr daemon` (possibly wrapped: taskset, ip netns exec, a cgroup)."""
-
-    process: subprocess.Popen[bytes]
-    log: Path
-    addresses: list[str]
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def stop(self, timeout: float = 20.0) -> int | None:
-        """SIGTERM (the daemon drains), then SIGKILL; returns the exit code."""
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        return self.process.returncode
+# ---- a daemon subprocess and the OTLP receiver -------------------------------------------
 
 
 @contextlib.contextmanager
 def daemon(
     home: Path,
-    daemon_args: list[str],
+    daemon_args: Sequence[str],
     *,
-    wrapper: list[str] = (),  # type: ignore[assignment]
+    wrapper: Sequence[str] = (),
     env: dict[str, str] | None = None,
     expect_listeners: int = 1,
-) -> Iterator[DaemonProcess]:
-    """Starts `[wrapper...] python -m vyr --home HOME daemon ARGS`, waits until it reports its
-    listeners, yields it, and always stops it. Its stderr goes to HOME.log."""
+) -> Iterator[Daemon]:
+    """`[wrapper...] python -m vyr --home HOME daemon ARGS`, started once it reports its
+    listeners, always stopped; it gets SIGTERM if the runner dies. Its stderr goes to HOME.log."""
     home.mkdir(parents=True, exist_ok=True)
     log = home.with_suffix(".log")
-    command = [*wrapper, sys.executable, "-m", "vyr", "--home", str(home), "daemon", *daemon_args]
-    environment = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-    environment.pop("VYR_ENDPOINT", None)
-    with open(log, "wb") as log_file:
-        process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=log_file,
-            env=environment,
-            start_new_session=True,
-            preexec_fn=die_with_parent,
-        )
-    running = DaemonProcess(process, log, [])
+    started = start_daemon(home, *daemon_args, expect_listeners=expect_listeners, wrapper=wrapper,
+                           env=env, log=log, detached=True)  # fmt: skip
     try:
-        deadline = time.monotonic() + DAEMON_START_S
-        while len(running.addresses) < expect_listeners:
-            text = log.read_text(errors="replace")
-            running.addresses = [
-                line.split("listening on ", 1)[1].strip()
-                for line in text.splitlines()
-                if "listening on " in line
-            ]
-            if process.poll() is not None:
-                raise RuntimeError(f"daemon exited with {process.returncode}:\n{text}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"daemon did not report listening within {DAEMON_START_S:.0f} s:\n{text}"
-                )
-            time.sleep(0.05)
-        yield running
+        yield started
     finally:
-        code = running.stop()
-        if code not in (0, None):
+        code = started.stop(20.0)
+        if code != 0:
             print(f"  note: daemon exited with {code}; log {log}", file=sys.stderr)
-
-
-def die_with_parent() -> None:
-    """In a child before exec: get SIGTERM if the runner dies (even by SIGKILL), so no daemon
-    or receiver outlives it. Survives the exec of taskset / ip netns exec / python."""
-    import ctypes
-
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def pid_alive(pid: int) -> bool:
@@ -402,61 +325,12 @@ def run_command(*command: str, check: bool = True) -> subprocess.CompletedProces
     return done
 
 
-@dataclass
-class Receiver:
-    """A running OTLP/HTTP receiver (environments/otlp_receiver.py) and its summary file."""
-
-    endpoint: str
-    summary: Path
-
-    def read(self) -> dict[str, Any]:
-        import json
-
-        return dict(json.loads(self.summary.read_text()))
-
-
-@contextlib.contextmanager
 def otlp_receiver(
-    summary: Path, host: str = "127.0.0.1", port: int = 0, wrapper: list[str] = ()
-) -> Iterator[Receiver]:  # type: ignore[assignment]
-    """Starts the receiver (optionally inside `ip netns exec NS`), yields it, always stops it."""
-    receiver = str(Path(__file__).with_name("otlp_receiver.py"))
-    command = [
-        *wrapper,
-        sys.executable,
-        receiver,
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--summary",
-        str(summary),
-    ]
-    process = subprocess.Popen(
-        command,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-        preexec_fn=die_with_parent,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        if not line.startswith("listening on "):
-            raise RuntimeError(f"OTLP receiver did not start (exit {process.poll()})")
-        yield Receiver("http://" + line.split("listening on ", 1)[1].strip(), summary)
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
-        if process.stdout is not None:
-            process.stdout.close()
+    summary: Path, host: str = "127.0.0.1", port: int = 0, wrapper: Sequence[str] = ()
+) -> contextlib.AbstractContextManager[ReceiverProcess]:
+    """The OTLP/HTTP receiver in its own process (optionally inside `ip netns exec NS`); its
+    `read()` is the summary of what arrived."""
+    return receiver_process(summary, protocol="http", host=host, port=port, wrapper=wrapper)
 
 
 def otel_environment(endpoint: str, service: str) -> dict[str, str]:

@@ -6,7 +6,7 @@ Set-up, all in namespaces made here (named with this process id, so a killed run
 can be recognised and removed by the next run):
 
 1. `ip netns add vyrenv-site-<pid>`; the daemon (unix socket) and the workload driver
-   (environments/driver.py: trust, `vyr artifact import`, the workloads) run inside it with
+   (`python -m environments.driver`: trust, `vyr artifact import`, the workloads) run inside it with
    `ip netns exec`. The driver first records that the uplink address is unreachable.
 2. The uplink: `ip netns add vyrenv-uplink-<pid>` and a veth pair created directly inside the two
    namespaces (nothing ever appears in the host's namespace), 10.213.7.1/30 on the uplink side,
@@ -29,7 +29,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from common import (
+from environments.common import (
     Artifacts,
     Inputs,
     Outcome,
@@ -40,6 +40,7 @@ from common import (
     records,
     run_command,
 )
+from harness import REPO
 
 NAME = "disconnected"
 PREFIX = "vyrenv-"
@@ -144,12 +145,13 @@ def run(work: Path, artifacts: Artifacts, inputs: Inputs) -> list[dict[str, Any]
         endpoint = node.addresses[0]
         result = work / "driver.json"
         driver = [
-            "ip", "netns", "exec", site, sys.executable, str(Path(__file__).with_name("driver.py")),
+            "ip", "netns", "exec", site, sys.executable, "-m", "environments.driver",
             "--endpoint", endpoint, "--bundle", str(artifacts.bundle), "--public-key", str(artifacts.public_key),
             "--scale", json.dumps(asdict(inputs.scale)), "--daemon-pid", str(node.pid), "--probe", f"{UPLINK_ADDRESS}:{OTLP_PORT}",
             "--out", str(result),
         ]  # fmt: skip
-        done = subprocess.run(driver, capture_output=True, text=True, timeout=1800)
+        # cwd: `-m environments.driver` imports from the repository root
+        done = subprocess.run(driver, capture_output=True, text=True, timeout=1800, cwd=REPO)
         if done.returncode != 0:
             raise RuntimeError(f"driver inside {site} failed ({done.returncode}):\n{done.stderr}")
         report = json.loads(result.read_text())

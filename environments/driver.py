@@ -1,6 +1,6 @@
 """Runs the workloads against a daemon from inside another context (a network namespace).
 
-    python environments/driver.py --endpoint unix:SOCK --bundle B --public-key K.pub \
+    python -m environments.driver --endpoint unix:SOCK --bundle B --public-key K.pub \
         --scale '{"events": 1000}' --daemon-pid PID --out outcomes.json
 
 Trusts the signer and imports the bundle with the `vyr` CLI (so the daemon re-verifies every
@@ -16,7 +16,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from common import Inputs, PeakRss, Scale, run_workloads, vyr_cli
+from environments.common import Inputs, PeakRss, Scale, run_workloads, vyr_cli
 
 
 def probe_unreachable(address: str, port: int) -> str:

@@ -21,7 +21,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from common import Artifacts, Inputs, PeakRss, daemon, pid_alive, records, run_workloads, vyr_cli
+from environments.common import (
+    Artifacts,
+    Inputs,
+    PeakRss,
+    daemon,
+    pid_alive,
+    records,
+    run_workloads,
+    vyr_cli,
+)
 
 NAME = "edge"
 MEMORY_CAP = 256 << 20

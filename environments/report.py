@@ -1,6 +1,6 @@
 """docs/portability.md from docs/data/portability.json (the records `run.py` writes).
 
-python environments/report.py [docs/data/portability.json [docs/portability.md]]
+python -m environments.report [docs/data/portability.json [docs/portability.md]]
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """`make environments`: every workload in every environment, from one exported bundle.
 
-    python environments/run.py [--only cloud --only edge ...] [--events N ...] [--keep]
+    python -m environments.run [--only cloud --only edge ...] [--events N ...] [--keep]
 
 Signs the built guests with a fresh key, exports them once (`vyr artifact export`), then for each
 environment (cloud, edge, disconnected, wasmtime-py) sets it up, imports the bundle, runs the
@@ -30,16 +30,15 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from common import ROOT, WORKLOAD_NAMES, Inputs, Scale, prepare_artifacts
-from report import render, verdict
+from environments.common import WORKLOAD_NAMES, Inputs, Scale, prepare_artifacts
+from environments.report import render, verdict
+from harness import REPO as ROOT
 
 ENVIRONMENTS = {
-    "cloud": "cloud",
-    "edge": "edge",
-    "disconnected": "disconnected",
-    "wasmtime-py": "wasmtime_py",
+    "cloud": "environments.cloud",
+    "edge": "environments.edge",
+    "disconnected": "environments.disconnected",
+    "wasmtime-py": "environments.wasmtime_py",
 }
 
 

@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness import REPO
+
 NAME = "wasmtime-py"
 
 
@@ -26,7 +28,7 @@ def run(work: Path, artifacts: Any, inputs: Any) -> list[dict[str, Any]]:
     import hashlib
     from importlib import metadata
 
-    from common import Outcome, check_forwarded, records
+    from environments.common import Outcome, check_forwarded, records
 
     data = work / "inputs"
     data.mkdir(parents=True)
@@ -41,7 +43,8 @@ def run(work: Path, artifacts: Any, inputs: Any) -> list[dict[str, Any]]:
         process = subprocess.Popen(
             [
                 sys.executable,
-                __file__,
+                "-m",
+                "environments.wasmtime_py",
                 "--worker",
                 workload,
                 "--bundle",
@@ -52,6 +55,7 @@ def run(work: Path, artifacts: Any, inputs: Any) -> list[dict[str, Any]]:
                 str(result),
             ],
             stdin=subprocess.DEVNULL,
+            cwd=REPO,  # `-m environments.wasmtime_py` imports from the repository root
         )
         if process.wait() != 0:
             raise RuntimeError(

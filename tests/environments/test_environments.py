@@ -6,6 +6,7 @@ truth), and nothing left behind. `make environments` runs the same code at full 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 import subprocess
@@ -15,13 +16,10 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "environments"))
-
-import common  # noqa: E402
-import disconnected  # noqa: E402
-import edge  # noqa: E402
-import report  # noqa: E402
+from environments import common, disconnected, edge, report
+from harness import REPO
+from harness.guests import BUILD
+from workloads import reference_transform
 
 SCALE = common.Scale(
     events=3_000, devices=50, batches=4, batch_size=400, anomaly_count=30_000, anomaly_window=128
@@ -36,11 +34,9 @@ def shared(
     work = tmp_path_factory.mktemp("environments")
     artifacts = common.prepare_artifacts(work)
     inputs = common.Inputs.generate(SCALE)
-    import reference_transform
-
     expected_out, _ = reference_transform.transform(inputs.events, inputs.device_table)
     native = subprocess.run(
-        [str(common.BUILD / "anomaly.native"), *inputs.anomaly_args],
+        [str(BUILD / "anomaly.native"), *inputs.anomaly_args],
         capture_output=True,
         check=True,
         timeout=60,
@@ -63,7 +59,7 @@ def ran(shared):  # type: ignore[no-untyped-def]
         if reason:
             pytest.skip(f"{name}: {reason}")
         if name not in cache:
-            module = __import__({"wasmtime-py": "wasmtime_py"}.get(name, name))
+            module = importlib.import_module("environments." + name.replace("-", "_"))
             cache[name] = module.run(work / name, artifacts, inputs)
             assert _leftovers(str(work / name)) == []
         return cache[name]
@@ -187,9 +183,9 @@ def test_edge_daemon_is_capped_and_pinned(ran) -> None:  # type: ignore[no-untyp
 def test_runner_writes_records_and_report(tmp_path: Path, guests: Path) -> None:
     out_json, out_md = tmp_path / "portability.json", tmp_path / "portability.md"
     done = subprocess.run(
-        [sys.executable, str(REPO / "environments" / "run.py"), "--only", "wasmtime-py", "--events", "500", "--batches", "2",
+        [sys.executable, "-m", "environments.run", "--only", "wasmtime-py", "--events", "500", "--batches", "2",
          "--batch-size", "100", "--anomaly-count", "5000", "--json", str(out_json), "--markdown", str(out_md)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=120, cwd=REPO,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "byte-identical across environments: yes" in done.stdout
