@@ -1,29 +1,17 @@
-"""Helpers shared by the benchmark modules: the signed guests, opening a node, percentiles,
-and the `wasmtime` PyPI package baseline written the way a Python user would write it."""
+"""Helpers shared by the benchmark modules: opening a node, and the `wasmtime` PyPI package
+baseline written the way a Python user would write it. Signed guests and percentiles come from
+the shared harness (`harness.guests`, `harness.stats`)."""
 
 from __future__ import annotations
 
-import math
 import statistics
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import wasmtime
-from wasmtime_package import run_command
 
-
-@dataclass(frozen=True)
-class Signed:
-    """A directory of signed guests (MODULE, MODULE.manifest.json, MODULE.sig) and the key."""
-
-    directory: Path
-    private_key: Path
-    public_key_text: str
-
-    def module(self, name: str) -> Path:
-        return self.directory / f"{name}.wasm"
+from benchmarks.wasmtime_package import run_command
+from harness.guests import Signed
 
 
 def open_node(home: Path, signed: Signed, **limits: Any) -> Any:
@@ -31,27 +19,8 @@ def open_node(home: Path, signed: Signed, **limits: Any) -> Any:
     import vyr
 
     node = vyr.Runtime(home=home, **limits)
-    node.trust_add(signed.public_key_text)
+    node.trust_add(signed.public_key)
     return node
-
-
-def percentile(values: Sequence[float], fraction: float) -> float:
-    """Nearest-rank percentile (`fraction` in 0..1): a value that was actually observed."""
-    if not values:
-        raise ValueError("no values")
-    ordered = sorted(values)
-    rank = max(1, math.ceil(fraction * len(ordered)))
-    return ordered[rank - 1]
-
-
-def spread(values_s: Sequence[float]) -> dict[str, float]:
-    """p50 / p99 / max of durations in seconds, for `extra_info`."""
-    return {
-        "p50_s": percentile(values_s, 0.50),
-        "p99_s": percentile(values_s, 0.99),
-        "max_s": max(values_s),
-        "samples": len(values_s),
-    }
 
 
 class WasmtimePackageRunner:

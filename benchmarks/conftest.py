@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import platform
-import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -15,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bench_support import Signed, open_node
 
-REPO = Path(__file__).resolve().parent.parent
-HELLO_WASM = REPO / "workloads" / "build" / "hello.wasm"
+from benchmarks.bench_support import open_node
+from harness.guests import BUILD, Signed, sign_guests
+
+HELLO_WASM = BUILD / "hello.wasm"
 TRUST_SETTLE_S = 1.1
 GUESTS_DIR = Path(__file__).resolve().parent / "guests"
 # Built here: the endless loop and the no-op have no place among the reference workloads.
@@ -28,33 +27,13 @@ BUILT_GUESTS = ("spin", "noop")
 @pytest.fixture(scope="session")
 def signed(tmp_path_factory: pytest.TempPathFactory) -> Signed:
     """`hello.wasm` (copied from workloads/build), `spin.wasm` and `noop.wasm` (built here), signed."""
-    from vyr.keys import generate_key, sign_module
-
-    if not HELLO_WASM.exists():
-        pytest.skip(f"{HELLO_WASM} is not built: run `make workloads/build/.stamp`")
-    directory = tmp_path_factory.mktemp("guests")
-    private_key, public_key = generate_key(directory / "bench.key")
-    shutil.copy(HELLO_WASM, directory / "hello.wasm")
-    for name in BUILT_GUESTS:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "ziglang",
-                "cc",
-                "-target",
-                "wasm32-wasi",
-                "-O2",
-                "-s",
-                str(GUESTS_DIR / f"{name}.c"),
-                "-o",
-                str(directory / f"{name}.wasm"),
-            ],
-            check=True,
-        )
-    for name in ("hello", *BUILT_GUESTS):
-        sign_module(directory / f"{name}.wasm", private_key)
-    return Signed(directory, private_key, public_key.read_text())
+    sources = {name: GUESTS_DIR / f"{name}.c" for name in BUILT_GUESTS}
+    return sign_guests(
+        tmp_path_factory.mktemp("guests"),
+        ("hello", *BUILT_GUESTS),
+        key_name="bench.key",
+        sources=sources,
+    )
 
 
 @pytest.fixture
@@ -109,7 +88,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def pytest_benchmark_update_machine_info(
     config: pytest.Config, machine_info: dict[str, Any]
 ) -> None:
-    """Adds what `report.py` prints about the machine and how busy it was."""
+    """Adds what `python -m benchmarks.report` prints about the machine and how busy it was."""
     import vyr
     import wasmtime
 

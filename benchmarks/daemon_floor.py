@@ -5,7 +5,8 @@ daemon adds to grpc.aio and the runtime shows as the distance between it and thi
 
     python benchmarks/daemon_floor.py SOCKET HOME MODULE PUBLIC_KEY
 
-prints "listening DIGEST" once it serves `unix:SOCKET`.
+logs "listening on unix:SOCKET" on stderr once it serves, as `vyr daemon` does (so
+`harness.daemon.start_daemon` starts it).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from vyr.api.v0 import control_pb2 as pb
 from vyr.server.servicer import LoopWaker
 
 
-async def serve(socket: str, node: vyr.Runtime, digest: str) -> None:
+async def serve(socket: str, node: vyr.Runtime) -> None:
     waker = LoopWaker(asyncio.get_running_loop())  # the daemon's own wake-up
 
     async def submit(
@@ -48,7 +49,7 @@ async def serve(socket: str, node: vyr.Runtime, digest: str) -> None:
     )
     server.add_insecure_port(f"unix:{socket}")
     await server.start()
-    print(f"listening {digest}", flush=True)
+    print(f"listening on unix:{socket}", file=sys.stderr, flush=True)
     await server.wait_for_termination()
 
 
@@ -59,9 +60,9 @@ def main() -> None:
     node = vyr.Runtime(home)
     with open(public_key) as key:
         node.trust_add(key.read())
-    digest = node.put_artifact(*read_signed_module(module)).digest
+    node.put_artifact(*read_signed_module(module))
     time.sleep(1.1)  # as the daemon fixture: the trust store settles, Cranelift's code is in
-    asyncio.run(serve(socket, node, digest))
+    asyncio.run(serve(socket, node))
 
 
 if __name__ == "__main__":

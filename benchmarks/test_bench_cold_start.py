@@ -14,7 +14,10 @@ from typing import Any
 
 import pytest
 import wasmtime
-from bench_support import Signed, WasmtimePackageRunner, open_node, phase_medians, spread
+
+from benchmarks.bench_support import WasmtimePackageRunner, open_node, phase_medians
+from harness.guests import Signed
+from harness.stats import spread
 
 COLD_ROUNDS = 5
 RESTART_ROUNDS = 30

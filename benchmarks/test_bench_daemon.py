@@ -18,11 +18,7 @@ authentication, limits or telemetry): the floor for any grpc.aio daemon over thi
 from __future__ import annotations
 
 import asyncio
-import math
 import os
-import shutil
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -35,8 +31,10 @@ import grpc
 import grpc.aio
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-HELLO_WASM = REPO / "workloads" / "build" / "hello.wasm"
+from harness.daemon import start_daemon
+from harness.guests import Signed, sign_guests
+from harness.stats import percentile
+
 ROUND_TRIPS = 1000
 IN_FLIGHT = (1, 16, 64)
 THREADS = 16
@@ -44,9 +42,11 @@ THROUGHPUT_TASKS = 3200
 THROUGHPUT_ROUNDS = 3
 ECHO_METHOD = "/vyr.bench.Echo/Call"
 SUBMIT_METHOD = "/vyr.api.v0.Control/SubmitTask"
+FLOOR = Path(__file__).with_name("daemon_floor.py")  # a standalone script
 
 # The floor: a grpc.aio server whose one method answers with as many bytes as the request's
-# first 4 bytes ask for (so it mirrors VYR's request and response sizes).
+# first 4 bytes ask for (so it mirrors VYR's request and response sizes). It logs its address
+# as `vyr daemon` does, so the same launcher starts all three servers.
 ECHO_SERVER = """
 import asyncio, os, sys
 import grpc
@@ -58,51 +58,15 @@ async def main():
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("vyr.bench.Echo", {"Call": handler}),))
     server.add_insecure_port("unix:" + sys.argv[1])
     await server.start()
-    print("listening", flush=True)
+    print("listening on unix:" + sys.argv[1], file=sys.stderr, flush=True)
     await server.wait_for_termination()
 asyncio.run(main())
 """
 
 
-def _start(command: list[str], marker: str) -> tuple[subprocess.Popen[str], str]:
-    """(the started server, the first line of its output that contains `marker`)."""
-    process = subprocess.Popen(
-        command,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    for line in process.stdout:
-        if marker in line:
-            # Keep draining the log, so a chatty server never blocks on a full pipe.
-            threading.Thread(target=process.stdout.read, daemon=True).start()
-            return process, line
-    raise RuntimeError(f"{command[:4]} exited with {process.wait()}")
-
-
-def _signed_hello(directory: Path) -> Path:
-    """Signs a copy of `hello` into `directory`; returns the public key's path."""
-    from vyr.keys import generate_key, sign_module
-
-    if not HELLO_WASM.exists():
-        pytest.skip(f"{HELLO_WASM} is not built")
-    key, public = generate_key(directory / "bench.key")
-    shutil.copy(HELLO_WASM, directory / "hello.wasm")
-    sign_module(directory / "hello.wasm", key)
-    return public
-
-
-def _stop(process: subprocess.Popen[str]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    if process.stdout is not None:
-        process.stdout.close()
+def _signed_hello(directory: Path) -> Signed:
+    """`hello`, signed into `directory`."""
+    return sign_guests(directory, ("hello",), key_name="bench.key")
 
 
 @pytest.fixture(scope="module")
@@ -112,50 +76,38 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]
     from vyr.client import Client
 
     directory = tmp_path_factory.mktemp("daemon-bench")
-    public = _signed_hello(directory)
-    home = directory / "home"
-    env_command = [sys.executable, "-m", "vyr", "--home", str(home), "daemon", "--grace", "1"]
-    process, _ = _start(env_command, "listening on")
-    try:
-        with Client(f"unix:{home / 'vyr.sock'}") as client:
-            client.trust_add(public.read_text())
-            digest = client.put_module_file(directory / "hello.wasm").digest
-            time.sleep(1.1)  # the trust store rescans its directory until it is 1 s old
-            yield client, digest
-    finally:
-        _stop(process)
+    signed = _signed_hello(directory)
+    with (
+        start_daemon(directory / "home", "--grace", "1") as daemon,
+        Client(daemon.endpoint) as client,
+    ):
+        client.trust_add(signed.public_key)
+        digest = client.put_module_file(signed.module("hello")).digest
+        time.sleep(1.1)  # the trust store rescans its directory until it is 1 s old
+        yield client, digest
 
 
 @pytest.fixture(scope="module")
 def floor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """(endpoint, digest of `hello`) of the bare grpc.aio-over-runtime server."""
+    from vyr import _core
+
     directory = tmp_path_factory.mktemp("floor")
-    public = _signed_hello(directory)
-    socket = directory / "floor.sock"
-    command = [
-        sys.executable,
-        str(REPO / "benchmarks" / "daemon_floor.py"),
-        str(socket),
-        str(directory / "home"),
-        str(directory / "hello.wasm"),
-        str(public),
-    ]
-    process, line = _start(command, "listening ")
-    try:
-        yield f"unix:{socket}", line.split()[1]
-    finally:
-        _stop(process)
+    signed = _signed_hello(directory)
+    module, home = signed.module("hello"), directory / "home"
+    command = [sys.executable, str(FLOOR), str(directory / "floor.sock"), str(home), str(module),
+               str(signed.public_key_file)]  # fmt: skip
+    with start_daemon(home, command=command) as floor:
+        yield floor.endpoint, _core.sha256_digest(module.read_bytes())
 
 
 @pytest.fixture(scope="module")
 def echo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The endpoint of the bare grpc.aio echo server."""
-    socket = tmp_path_factory.mktemp("echo") / "echo.sock"
-    process, _ = _start([sys.executable, "-c", ECHO_SERVER, str(socket)], "listening")
-    try:
-        yield f"unix:{socket}"
-    finally:
-        _stop(process)
+    directory = tmp_path_factory.mktemp("echo")
+    command = [sys.executable, "-c", ECHO_SERVER, str(directory / "echo.sock")]
+    with start_daemon(directory, command=command) as echo:
+        yield echo.endpoint
 
 
 @pytest.fixture(scope="module")
@@ -201,12 +153,7 @@ def _vyr_round_trip(daemon: tuple[Any, str]) -> Callable[[], None]:
 
 
 def _spread(data: list[float]) -> dict[str, float]:
-    ordered = sorted(data)
-
-    def rank(fraction: float) -> float:  # nearest rank, as benchmarks/report.py
-        return ordered[max(0, math.ceil(len(ordered) * fraction) - 1)]
-
-    return {"p50_s": rank(0.50), "p99_s": rank(0.99), "min_s": ordered[0]}
+    return {"p50_s": percentile(data, 0.50), "p99_s": percentile(data, 0.99), "min_s": min(data)}
 
 
 def _floor_round_trip(floor: tuple[str, str]) -> tuple[Callable[[], None], grpc.Channel]:

@@ -16,8 +16,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from bench_support import spread
 from vyr import Resources
+
+from harness.stats import spread
 
 ROUNDS = 100
 TIMEOUT_S = 0.020

@@ -12,7 +12,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_support import Signed, WasmtimePackageRunner, phase_medians, spread
+from benchmarks.bench_support import WasmtimePackageRunner, phase_medians
+from harness.guests import Signed
+from harness.stats import spread
 
 WARM_ROUNDS = 3000
 BASELINE_ROUNDS = 600

@@ -1,5 +1,5 @@
 """Warm-task throughput with telemetry off, traces sampled at 1 %, and every task traced and
-exported over OTLP/gRPC to a local receiver (the test suite's, in its own process as a
+exported over OTLP/gRPC to a local receiver (`harness.otlp`, in its own process as a
 collector would be), all in the same run; plus a paced run at 2,000 traced tasks/s that must
 drop nothing. Each measured round alternates with the same batch on an uninstrumented node
 (`overhead_ratio`): this machine's load drifts by more than the 5 % the goal is about."""
@@ -7,8 +7,6 @@ drop nothing. Each measured round alternates with the same batch on an uninstrum
 from __future__ import annotations
 
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,9 +14,8 @@ from typing import Any
 
 import pytest
 
-RECEIVER = Path(__file__).resolve().parent.parent / "tests" / "telemetry" / "receiver.py"
-sys.path.insert(0, str(RECEIVER.parent))
-from receiver import free_port  # noqa: E402
+from benchmarks.bench_support import open_node
+from harness.otlp import ReceiverProcess, receiver_process
 
 TASKS = 2000
 ROUNDS = 11
@@ -26,55 +23,23 @@ PACED_RATE = 2000  # traced tasks per second
 PACED_SECONDS = 1.0
 
 
-class Receiver:
-    """The test suite's OTLP/gRPC receiver, in a child process (decoding what it receives
-    must not compete with the node for this process's interpreter lock)."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-        self._process = subprocess.Popen(
-            [sys.executable, str(RECEIVER), str(self.port)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert (
-            self._process.stdout is not None and self._process.stdout.readline().strip() == "ready"
-        )
-
-    def spans(self) -> int:
-        """Spans received so far."""
-        assert self._process.stdin is not None and self._process.stdout is not None
-        self._process.stdin.write("spans\n")
-        self._process.stdin.flush()
-        return int(self._process.stdout.readline())
-
-    def stop(self) -> None:
-        assert self._process.stdin is not None and self._process.stdout is not None
-        self._process.stdin.close()
-        self._process.wait(10)
-        self._process.stdout.close()
-
-
 @pytest.fixture
-def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
-    """A local OTLP/gRPC receiver, and OTEL_* pointing at it (traces only)."""
-    started = Receiver()
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", started.endpoint)
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
-    monkeypatch.setenv("OTEL_METRICS_EXPORTER", "none")
-    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "100")
-    monkeypatch.setenv("OTEL_BSP_MAX_QUEUE_SIZE", str(TASKS * 5 * 2))
-    yield started
-    started.stop()
+def receiver(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[ReceiverProcess]:
+    """A local OTLP/gRPC receiver in a child process (decoding what it receives must not
+    compete with the node for this process's interpreter lock), and OTEL_* pointing at it
+    (traces only)."""
+    with receiver_process(tmp_path / "otlp-summary.json", protocol="grpc") as started:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", started.endpoint)
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+        monkeypatch.setenv("OTEL_METRICS_EXPORTER", "none")
+        monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "100")
+        monkeypatch.setenv("OTEL_BSP_MAX_QUEUE_SIZE", str(TASKS * 5 * 2))
+        yield started
 
 
 @pytest.fixture
 def bare_node(tmp_path: Path, signed: Any) -> Iterator[Any]:
     """A second node without telemetry, whose batches alternate with the measured node's."""
-    from bench_support import open_node
-
     node = open_node(tmp_path / "bare", signed, telemetry=False)  # whatever OTEL_* say
     node.put_module_file(signed.module("hello"))
     time.sleep(1.1)  # the trust store settles; hello's optimised code is in
@@ -151,7 +116,7 @@ def test_throughput_telemetry_off(
 
 
 def test_throughput_sampled_1_percent(
-    benchmark: Any, node: Any, digests: dict[str, str], receiver: Receiver, bare_node: Any
+    benchmark: Any, node: Any, digests: dict[str, str], receiver: ReceiverProcess, bare_node: Any
 ) -> None:
     """Traces exported, 1 % sampled: the other 99 % cost only the sampler decision."""
     from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
@@ -174,7 +139,7 @@ def test_throughput_sampled_1_percent(
 
 
 def test_throughput_fully_sampled_exported(
-    benchmark: Any, node: Any, digests: dict[str, str], receiver: Receiver, bare_node: Any
+    benchmark: Any, node: Any, digests: dict[str, str], receiver: ReceiverProcess, bare_node: Any
 ) -> None:
     """Every task traced (5 spans) and exported to the local receiver."""
     from opentelemetry.sdk.trace.sampling import ALWAYS_ON
@@ -197,7 +162,7 @@ def test_throughput_fully_sampled_exported(
 
 
 def test_paced_traced_tasks_nothing_dropped(
-    benchmark: Any, node: Any, digests: dict[str, str], receiver: Receiver
+    benchmark: Any, node: Any, digests: dict[str, str], receiver: ReceiverProcess
 ) -> None:
     """PACED_RATE traced tasks/s for PACED_SECONDS: all of them exported, none dropped."""
     from opentelemetry.sdk.trace.sampling import ALWAYS_ON
@@ -225,7 +190,7 @@ def test_paced_traced_tasks_nothing_dropped(
         benchmark.group = "telemetry-paced"
         benchmark.pedantic(paced, rounds=1, iterations=1)
         exported, dropped = telemetry.processor.exported, telemetry.processor.dropped_total()
-        received = receiver.spans()
+        received = receiver.read()["spans"]
         benchmark.extra_info.update(
             key="telemetry_paced",
             label=f"{PACED_RATE} traced tasks/s for {PACED_SECONDS} s",

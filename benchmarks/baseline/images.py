@@ -21,7 +21,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from baseline.containerd import Containerd
+from benchmarks.baseline.containerd import Containerd
 
 HERE = Path(__file__).resolve().parent
 STDIN_FROM_SOURCE = HERE / "stdin_from.c"

@@ -3,7 +3,6 @@ closed-loop throughput, and the record format of `docs/data/benchmarks.json`."""
 
 from __future__ import annotations
 
-import math
 import statistics
 import threading
 import time
@@ -11,6 +10,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from harness.stats import percentile
 
 SYSTEMS = ("vyr-embedded", "vyr-daemon", "containerd-runc", "wasmtime-py", "native")
 
@@ -44,10 +45,21 @@ DEADLINE_S = 1.0  # activeDeadlineSeconds is a whole number of seconds; 1 is its
 CANCEL_AFTER_S = 0.2
 
 
-def percentile(values: Sequence[float], fraction: float) -> float:
-    """Nearest-rank percentile: a value that was actually observed."""
-    ordered = sorted(values)
-    return ordered[max(1, math.ceil(fraction * len(ordered))) - 1]
+class Records:
+    """The raw results: one dict per (system, workload, metric)."""
+
+    def __init__(self, profile: str, machine: dict[str, Any]) -> None:
+        self.items: list[dict[str, Any]] = []
+        self.profile = profile
+        self.machine = machine
+
+    def add(
+        self, system: str, workload: str, metric: str, value: float, unit: str, **extra: Any
+    ) -> None:
+        self.items.append({
+            "system": system, "workload": workload, "metric": metric, "value": value,
+            "unit": unit, **extra, "profile": self.profile, "machine": self.machine,
+        })  # fmt: skip
 
 
 def _proc_field(pid: int, filename: str, key: str) -> int:

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import wasmtime
-from baseline import images as image_builder
-from baseline.containerd import Containerd
-from baseline.jobs import JobRunner, JobSpec
-from wasmtime_package import run_command
+
+from benchmarks.baseline import images as image_builder
+from benchmarks.baseline.containerd import Containerd
+from benchmarks.baseline.jobs import JobRunner, JobSpec
+from benchmarks.wasmtime_package import run_command
 
 STATE_NAME = "lookup"
 LONG_RUNNING_TIMEOUT_S = 600.0  # VYR's default task timeout is 30 s; long tasks ask for more

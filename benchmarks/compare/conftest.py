@@ -21,14 +21,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from compare_measure import PROFILES, Profile
-from compare_systems import ContainerdSystem, NativeSystem, VyrSystem, WasmtimePySystem, Workload
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "integration"))
-from daemon_harness import Daemon, start_daemon  # noqa: E402  (the test suite's daemon starter)
+from benchmarks.compare.compare_measure import PROFILES, Profile, Records
+from benchmarks.compare.compare_systems import (
+    ContainerdSystem,
+    NativeSystem,
+    VyrSystem,
+    WasmtimePySystem,
+    Workload,
+)
+from harness import REPO
+from harness.daemon import Daemon, start_daemon
+from harness.guests import sign_guests
 
-BUILD = REPO / "workloads" / "build"
 GUESTS = ("hello", "event-transform", "anomaly", "state-file")
 DEFAULT_JSON = REPO / "docs" / "data" / "benchmarks.json"
 CACHE = Path(os.environ.get("VYR_BENCH_CACHE", Path.home() / ".cache" / "vyr-bench"))
@@ -40,23 +45,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("vyr-compare")
     group.addoption("--compare-profile", choices=sorted(PROFILES), default="quick")
     group.addoption("--compare-json", type=Path, default=DEFAULT_JSON)
-
-
-class Records:
-    """The raw results: one dict per (system, workload, metric)."""
-
-    def __init__(self, profile: str, machine: dict[str, Any]) -> None:
-        self.items: list[dict[str, Any]] = []
-        self.profile = profile
-        self.machine = machine
-
-    def add(
-        self, system: str, workload: str, metric: str, value: float, unit: str, **extra: Any
-    ) -> None:
-        self.items.append({
-            "system": system, "workload": workload, "metric": metric, "value": value,
-            "unit": unit, **extra, "profile": self.profile, "machine": self.machine,
-        })  # fmt: skip
 
 
 def _machine() -> dict[str, Any]:
@@ -121,20 +109,9 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def guests(scratch: Path) -> tuple[Path, Path]:
-    """(directory of signed copies of the guests, the signing key)."""
-    from vyr.keys import generate_key, sign_module
-
-    directory = scratch / "guests"
-    directory.mkdir()
-    for guest in GUESTS:
-        for suffix in ("wasm", "native"):
-            if not (BUILD / f"{guest}.{suffix}").exists():
-                pytest.skip(f"{BUILD}/{guest}.{suffix} is not built: make workloads/build/.stamp")
-            shutil.copy2(BUILD / f"{guest}.{suffix}", directory / f"{guest}.{suffix}")
-    key, _public = generate_key(directory / "bench.key")
-    for guest in GUESTS:
-        sign_module(directory / f"{guest}.wasm", key)
-    return directory, key
+    """(directory of signed copies of the guests and their native builds, the signing key)."""
+    signed = sign_guests(scratch / "guests", GUESTS, key_name="bench.key", native=True)
+    return signed.directory, signed.key
 
 
 @pytest.fixture(scope="session")
@@ -228,8 +205,8 @@ def wasmtime_py(guests: tuple[Path, Path], scratch: Path) -> WasmtimePySystem:
 
 @pytest.fixture(scope="session")
 def containerd(guests: tuple[Path, Path], scratch: Path) -> Iterator[ContainerdSystem]:
-    from baseline import containerd as containerd_daemon
-    from baseline import images
+    from benchmarks.baseline import containerd as containerd_daemon
+    from benchmarks.baseline import images
 
     if missing := containerd_daemon.missing_tools():
         pytest.skip(f"containerd baseline: not installed: {', '.join(missing)}")

@@ -8,9 +8,16 @@ import time
 from typing import Any
 
 import pytest
-from compare_measure import CANCEL_AFTER_S, DEADLINE_S, SYSTEMS, Profile, summary
-from compare_systems import Workload
-from conftest import Records
+
+from benchmarks.compare.compare_measure import (
+    CANCEL_AFTER_S,
+    DEADLINE_S,
+    SYSTEMS,
+    Profile,
+    Records,
+    summary,
+)
+from benchmarks.compare.compare_systems import Workload
 
 
 @pytest.mark.timeout(900)

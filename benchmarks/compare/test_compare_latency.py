@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from compare_measure import SYSTEMS, Profile, summary
-from compare_systems import ContainerdSystem, Workload
-from conftest import Records
+
+from benchmarks.compare.compare_measure import SYSTEMS, Profile, Records, summary
+from benchmarks.compare.compare_systems import ContainerdSystem, Workload
 
 WARM_WORKLOADS = ("hello", "event-transform")
 

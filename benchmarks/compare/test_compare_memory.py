@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from compare_measure import SYSTEMS, Profile, pss, rss, sample_memory
-from compare_systems import ContainerdSystem, NativeSystem, VyrSystem, Workload
-from conftest import Records
-from daemon_harness import start_daemon
+
+from benchmarks.compare.compare_measure import SYSTEMS, Profile, Records, pss, rss, sample_memory
+from benchmarks.compare.compare_systems import ContainerdSystem, NativeSystem, VyrSystem, Workload
+from harness.daemon import start_daemon
 
 PROBE = Path(__file__).resolve().parent / "footprint_probe.py"
 SETTLE_S = 0.3

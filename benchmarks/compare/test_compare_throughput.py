@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from compare_measure import IN_FLIGHT, SYSTEMS, Profile, closed_loop
-from compare_systems import ContainerdSystem, Workload
-from conftest import Records
+
+from benchmarks.compare.compare_measure import IN_FLIGHT, SYSTEMS, Profile, Records, closed_loop
+from benchmarks.compare.compare_systems import ContainerdSystem, Workload
 
 
 @pytest.mark.timeout(900)

@@ -12,9 +12,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-
-from baseline.jobs import JobRunner, JobSpec, run_argv
+from benchmarks.baseline.jobs import JobRunner, JobSpec, run_argv
 
 # `ctr run [options] IMAGE NAME ENTRYPOINT IN OUT PROGRAM ARGS...` -> PROGRAM ARGS < IN > OUT
 # (/input and /output mapped to the mounted host directories); `ctr tasks kill --signal S NAME` kills

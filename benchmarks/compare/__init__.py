@@ -1,0 +1,1 @@
+"""VYR against the Kubernetes-Job container baseline (issue 6): `pytest benchmarks/compare`."""
