@@ -31,11 +31,11 @@ workloads/build/.stamp: $(VENV)/.deps $(shell find workloads -name '*.c' -o -nam
 	touch $@
 
 demo: build workloads/build/.stamp ## run the reference workloads embedded (no daemon)
-	$(PY) workloads/demo.py
+	$(PY) -m workloads.demo
 
 .PHONY: environments
 environments: workloads/build/.stamp ## every workload in every environment (root: cgroup, netns); writes docs/portability.md
-	$(PY) environments/run.py
+	$(PY) -m environments.run
 
 test: build workloads/build/.stamp test-rust test-python ## run every test (Rust core + Python)
 
@@ -67,12 +67,12 @@ bench: build workloads/build/.stamp bench-deps ## micro-benchmarks + container c
 	$(PY) -m pytest benchmarks --ignore=benchmarks/compare -p no:faulthandler --benchmark-only --benchmark-json=docs/data/bench-raw.json
 	[ ! -f docs/data/benchmarks.json ] || cp docs/data/benchmarks.json docs/data/benchmarks-previous.json
 	$(PY) -m pytest benchmarks/compare -q -p no:cacheprovider --compare-profile full --compare-json docs/data/benchmarks.json
-	[ ! -f benchmarks/report.py ] || $(PY) benchmarks/report.py  # the micro-benchmark sections
-	$(PY) benchmarks/compare/compare_report.py --splice docs/benchmarks.md
+	$(PY) -m benchmarks.report  # docs/benchmarks.md: the micro-benchmarks, then the comparison
 
 bench-quick: build workloads/build/.stamp bench-deps ## the container comparison, quick (≤ 3 min) -> build/bench-quick/
 	$(PY) -m pytest benchmarks/compare -q -p no:cacheprovider --compare-profile quick --compare-json build/bench-quick/benchmarks.json
-	$(PY) benchmarks/compare/compare_report.py --input build/bench-quick/benchmarks.json --output build/bench-quick/benchmarks.md
+	$(PY) -m benchmarks.report --standalone --compare-input build/bench-quick/benchmarks.json \
+		--output build/bench-quick/benchmarks.md
 
 clean: ## remove the venv and build outputs
 	rm -rf $(VENV) dist workloads/build
