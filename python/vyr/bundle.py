@@ -129,9 +129,7 @@ def read_bundle(path: str | os.PathLike[str]) -> list[BundledArtifact]:
     except FileNotFoundError:
         raise InvalidBundle(f"bundle {path} does not exist") from None
     except (tarfile.TarError, OSError, EOFError) as error:
-        raise InvalidBundle(
-            f"{path} is not a VYR bundle (not a readable tar archive: {error})"
-        ) from None
+        raise _not_a_bundle(path, _what_it_is(path, error)) from None
     with tar:
         try:
             members = _regular_members(tar, path)
@@ -194,7 +192,7 @@ def _read_index(
     tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], path: Path
 ) -> dict[str, Any]:
     if INDEX_NAME not in members:
-        raise InvalidBundle(f"{path} is not a VYR bundle (no {INDEX_NAME})")
+        raise _not_a_bundle(path, f"a tar archive without {INDEX_NAME}")
     if members[INDEX_NAME].size > MAX_INDEX_BYTES:
         raise InvalidBundle(f"{path}: {INDEX_NAME} is too large")
     try:
@@ -256,6 +254,38 @@ def _extract(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
         raise InvalidBundle(f"entry {member.name!r} is not a regular file")
     with handle:
         return handle.read()
+
+
+def _not_a_bundle(path: Path, what: str) -> InvalidBundle:
+    """The error for a file that is something else (the class hint, "export it again", is for
+    a damaged bundle, so this one says what a bundle is instead)."""
+    error = InvalidBundle(f"{path} is not a VYR bundle: it is {what}")
+    error.hint = (
+        "to store a signed module, use 'vyr artifact put MODULE'"
+        if what.startswith("a WebAssembly")
+        else "a bundle is the file 'vyr artifact export DIGEST... --out BUNDLE' writes"
+    )
+    return error
+
+
+def _what_it_is(path: Path, error: BaseException) -> str:
+    """A short description of a file tarfile could not open (never tarfile's internals)."""
+    if isinstance(error, IsADirectoryError):
+        return "a directory"
+    if isinstance(error, OSError) and not isinstance(error, tarfile.TarError):
+        return f"unreadable ({error.strerror or error})"
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(16)
+    except OSError as cause:
+        return f"unreadable ({cause.strerror or cause})"
+    if not head:
+        return "an empty file"
+    if head.startswith(b"\0asm"):
+        return "a WebAssembly module"
+    if head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ")):
+        return "compressed data, but not a compressed tar archive"
+    return "not a tar archive"
 
 
 def _in_context(error: VyrError, where: str) -> VyrError:

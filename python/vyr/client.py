@@ -282,7 +282,9 @@ class Client:
 
     # -- trust ------------------------------------------------------------------------------
     def trust_add(self, public_key_text: str) -> str:
-        """Trusts a public key on the daemon; returns its key id."""
+        """Trusts a public key on the daemon; returns its key id. The text is what
+        `Runtime.trust_add` takes (SubjectPublicKeyInfo PEM or legacy hex): the daemon reads
+        it with `Runtime.trust_add`, so it is sent as given."""
         return str(
             self._call(self._stub.TrustAdd, pb.TrustAddRequest(public_key=public_key_text)).key_id
         )

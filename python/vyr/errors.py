@@ -129,6 +129,13 @@ class ShuttingDown(VyrError):
     grpc_status = "UNAVAILABLE"
 
 
+class DaemonRequired(VyrError):
+    """The command needs a long-lived node (its result must outlive it), and no daemon serves."""
+
+    grpc_status = "FAILED_PRECONDITION"
+    hint = "start one with 'vyr daemon &', or point at one with --endpoint / VYR_ENDPOINT"
+
+
 class WaitTimeout(VyrError, TimeoutError):
     """Waiting for a task took longer than the caller allowed."""
 

@@ -232,8 +232,12 @@ class Runtime:
 
     # -- trust ------------------------------------------------------------------------------
     def trust_add(self, public_key_text: str) -> str:
-        """Trusts a public key; returns its key id."""
-        return self._core.trust_add(public_key_text)
+        """Trusts a public key, given as the text of a `KEY.pub` file: SubjectPublicKeyInfo
+        PEM (as `vyr keygen` and `openssl pkey -pubout` write it) or legacy hex; returns its key
+        id. A private key, another algorithm or a weak key raises `InvalidKey`."""
+        from vyr.keys import public_key_hex
+
+        return self._core.trust_add(public_key_hex(public_key_text, "the key given"))
 
     def trust_list(self) -> list[tuple[str, str]]:
         """Trusted keys as (key id, public key text)."""

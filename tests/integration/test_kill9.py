@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 from vyr.client import Client
 from vyr.errors import VyrError
+from vyr.keys import public_key_hex
 from vyr.types import TERMINAL_STATUSES
 
 from harness.daemon import Daemon, start_daemon
@@ -187,11 +188,10 @@ def _check(daemon: Daemon, ledger: Ledger, signed: Signed, key_id: str) -> int:
 
     with Client(daemon.endpoint) as client:
         # Trust store intact: exactly the one key, the same text in the API and on disk.
-        assert [(k, text.strip()) for k, text in client.trust_list()] == [
-            (key_id, signed.public_key.strip())
-        ]
+        public_hex = public_key_hex(signed.public_key)
+        assert [(k, text.strip()) for k, text in client.trust_list()] == [(key_id, public_hex)]
         (trusted,) = (home / "trust").iterdir()
-        assert trusted.read_text().strip() == signed.public_key.strip()
+        assert trusted.read_text().strip() == public_hex
         # Results a client saw stay readable (output from the blob store), a sample per restart.
         for task_id in random.sample(sorted(outputs), min(20, len(outputs))):
             result = client.task(task_id).result()
@@ -234,7 +234,7 @@ def test_kill9_under_load_loses_nothing(
 
     home = tmp_path / "home"
     modules = _variants(signed, tmp_path / "variants", ARTIFACT_VARIANTS)
-    key_id = _core.key_id(signed.public_key)
+    key_id = _core.key_id(public_key_hex(signed.public_key))
     ledger = Ledger()
     started = time.monotonic()
 

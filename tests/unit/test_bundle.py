@@ -162,10 +162,31 @@ def test_damaged_file_is_refused(other, bundle, tmp_path: Path, damage, message:
         import_bundle(other, damaged)
 
 
+def test_a_file_that_is_not_a_bundle_is_named_for_what_it_is(guests: Path, tmp_path: Path) -> None:
+    cases = {
+        guests / "hello.wasm": ("a WebAssembly module", "vyr artifact put MODULE"),
+        tmp_path: ("a directory", "vyr artifact export"),
+    }
+    archive = tmp_path / "plain.tar"
+    with tarfile.open(archive, "w") as tar:
+        info = tarfile.TarInfo("readme.txt")
+        tar.addfile(info, io.BytesIO(b""))
+    cases[archive] = ("a tar archive without vyr-bundle.json", "vyr artifact export")
+    for path, (what, hint) in cases.items():
+        with pytest.raises(InvalidBundle) as raised:
+            read_bundle(path)
+        assert str(raised.value) == f"{path} is not a VYR bundle: it is {what}"
+        assert raised.value.hint is not None and hint in raised.value.hint
+        assert "ReadError" not in str(raised.value) and "export it again" not in raised.value.hint
+
+
 def test_structure_errors(bundle, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path, _ = bundle
     cases = {
-        "no index": (lambda name, data: None if name == INDEX_NAME else data, "no vyr-bundle.json"),
+        "no index": (
+            lambda name, data: None if name == INDEX_NAME else data,
+            "without vyr-bundle.json",
+        ),
         "missing part": (
             lambda name, data: None if name.endswith("/signature") else data,
             "missing",

@@ -112,8 +112,9 @@ def test_vyr_side_failures_exit_125(vyr, signed_hello: Path, tmp_path: Path) -> 
     missing = vyr("run", str(unsigned))
     assert missing.returncode == 125
     assert b"vyr sign" in missing.stderr
+    # An unknown REF is the command line's mistake, like a missing file: a usage error.
     unknown = vyr("run", "sha256:" + "a" * 64)
-    assert unknown.returncode == 125 and b"hint:" in unknown.stderr
+    assert unknown.returncode == 2 and b"hint:" in unknown.stderr
 
 
 def test_bad_input_is_an_error_not_a_traceback(vyr, signed_hello: Path) -> None:  # type: ignore[no-untyped-def]
@@ -141,3 +142,87 @@ def test_help_lists_commands_without_loading_the_extension() -> None:
     )
     for command in ("keygen", "sign", "trust", "artifact", "run", "state"):
         assert command in result.stdout
+
+
+# -- value types and error wording (in-process) ------------------------------------------------
+@pytest.mark.parametrize(
+    "make, text, expected",
+    [
+        ("seconds", "0.001", 0.001),
+        ("seconds", "30", 30.0),
+        ("size", "64M", 64 << 20),
+        ("size", "64KiB", 64 << 10),
+        ("size", str(2**64 - 1), 2**64 - 1),
+        ("count", str(2**64 - 1), 2**64 - 1),
+        ("count", "1", 1),
+    ],
+)
+def test_value_types_accept_their_range(make: str, text: str, expected: float) -> None:
+    from vyr.cli._values import Count, Seconds, Size
+
+    kind = {"seconds": Seconds(), "size": Size(), "count": Count()}[make]
+    assert kind.convert(text, None, None) == expected
+
+
+@pytest.mark.parametrize(
+    "make, text",
+    [
+        ("seconds", "nan"),
+        ("seconds", "-inf"),
+        ("seconds", "0.0009"),
+        ("seconds", str(2**63)),
+        ("size", str(2**64)),
+        ("size", "0"),
+        ("size", "1.5G"),
+        ("count", str(2**64)),
+        ("count", "0"),
+        ("count", "ten"),
+    ],
+)
+def test_value_types_refuse_outside_their_range(make: str, text: str) -> None:
+    import click
+    from vyr.cli._values import Count, Seconds, Size
+
+    kind = {"seconds": Seconds(), "size": Size(), "count": Count()}[make]
+    with pytest.raises(click.BadParameter, match="valid: "):
+        kind.convert(text, None, None)
+
+
+def test_digest_problems_suggest_the_canonical_form() -> None:
+    from vyr.cli._values import digest_problem
+
+    hex_digits = "ab" * 32
+    assert digest_problem(f"sha256:{hex_digits}") is None
+    for almost in (hex_digits, hex_digits.upper(), f"SHA256:{hex_digits.upper()}"):
+        problem = digest_problem(almost)
+        assert problem is not None and problem[1] == f"did you mean sha256:{hex_digits}?"
+    problem = digest_problem("sha256:zz")
+    assert problem is not None and "did you mean" not in problem[1]
+
+
+def test_core_messages_are_rewritten_so_each_hint_appears_once() -> None:
+    from vyr.cli._explain import explain
+    from vyr.errors import ArtifactConflict, InvalidDigest, UntrustedSigner
+
+    signer, trusted, digest = "sha256:" + "1" * 64, "sha256:" + "2" * 64, "sha256:" + "3" * 64
+
+    class Node:
+        def trust_list(self) -> list[tuple[str, str]]:
+            return [(trusted, "")]
+
+    untrusted = UntrustedSigner(
+        f"untrusted signer {signer}: add its public key with 'vyr trust add'"
+    )
+    message, hint = explain(untrusted, Node())
+    assert message == f"untrusted signer {signer}; this node trusts {trusted}"
+    assert hint is not None and (message + hint).count("vyr trust add") == 1
+    conflict = ArtifactConflict(
+        f"artifact {digest} already exists with a different manifest; remove nothing, re-sign"
+        " under a new module or keep the stored one"
+    )
+    message, hint = explain(conflict)
+    assert "remove nothing" not in message and hint is not None and f"vyr run {digest}" in hint
+    invalid = InvalidDigest(
+        f"invalid digest \"{digest.upper()}\": expected 'sha256:' followed by 64 lowercase hex digits"
+    )
+    assert explain(invalid)[1] == f"did you mean {digest}?"

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import click
 
-from vyr.cli._output import fail, use_color
+from vyr.cli._output import fail, report_usage, use_color
 from vyr.errors import VyrError
+
+# click >= 8.2 raises this for a group called without a command (it prints the help).
+_NO_ARGS_IS_HELP: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 # name -> (module, attribute): imported only when that command runs or is asked for help.
 COMMANDS = {
@@ -63,6 +68,34 @@ class LazyGroup(click.Group):
         except VyrError as error:
             fail(error)
 
+    def main(  # one signature for both of click's overloads
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """click's main, with usage errors reported as `error:`/`hint:` (exit 2) like every
+        other error; the rest of standalone mode (Abort, EPIPE, exit codes) as click does it."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except click.UsageError as error:
+            if isinstance(error, _NO_ARGS_IS_HELP):
+                error.show()  # `vyr` alone: the help text itself
+            else:
+                report_usage(error)
+            sys.exit(error.exit_code)
+        except click.ClickException as error:
+            error.show()
+            sys.exit(error.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
 
 def _available(name: str) -> bool:
     module = COMMANDS[name][0]
@@ -79,9 +112,10 @@ def _available(name: str) -> bool:
 @click.option(
     "--endpoint",
     envvar="VYR_ENDPOINT",
-    help="Talk to a daemon (unix:PATH or https://HOST:PORT) instead of running embedded.",
+    help="The daemon to talk to (unix:PATH or https://HOST:PORT); default: the daemon serving "
+    "<home>/vyr.sock, if one is.",
 )
-@click.version_option(package_name="vyr", prog_name="vyr")
+@click.version_option(None, "-V", "--version", package_name="vyr", prog_name="vyr")
 @click.pass_context
 def cli(ctx: click.Context, home: str | None, endpoint: str | None) -> None:
     """VYR runs signed WebAssembly (WASI) tasks on this machine.
@@ -91,8 +125,20 @@ def cli(ctx: click.Context, home: str | None, endpoint: str | None) -> None:
       vyr keygen ~/.vyr/dev.key && vyr trust add ~/.vyr/dev.key.pub
       vyr sign app.wasm --key ~/.vyr/dev.key
       echo hello | vyr run app.wasm --input -
+
+    Every command talks to a daemon when there is one (--endpoint / VYR_ENDPOINT, else a
+    `vyr daemon` serving <home>/vyr.sock) and runs an embedded node otherwise; what must
+    outlive the command (states, submitted tasks, trace and metric history) needs the daemon.
+
+    \b
+    Shell completion (bash; zsh and fish alike, see docs/cli.md):
+      eval "$(_VYR_COMPLETE=bash_source vyr)"
     """
-    ctx.obj = {"home": home, "endpoint": endpoint, "color": use_color()}
+    ctx.obj = {
+        "home": os.path.expanduser(home) if home else None,
+        "endpoint": endpoint,
+        "color": use_color(),
+    }
 
 
 def main() -> None:

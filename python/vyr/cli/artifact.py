@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from vyr.cli._node import open_node
+from vyr.cli._node import open_embedded, open_node
 from vyr.cli._output import print_json, print_table
+from vyr.cli._values import Digest
 from vyr.errors import InvalidArgument
 
 
@@ -59,7 +60,7 @@ def ls(ctx: click.Context, as_json: bool) -> None:
 
 
 @artifact.command("export")
-@click.argument("digests", nargs=-1, required=True, metavar="DIGEST...")
+@click.argument("digests", nargs=-1, required=True, type=Digest(), metavar="DIGEST...")
 @click.option(
     "--out",
     "out",
@@ -73,8 +74,9 @@ def export(ctx: click.Context, digests: tuple[str, ...], out: str, as_json: bool
     """Write stored artifacts (module, manifest, signature) to one bundle file.
 
     Embedded only: it reads this home's store (--home / VYR_HOME) directly, because the
-    Control API v0 has no verb that returns an artifact's parts; --endpoint is refused. Stop
-    the daemon on that home first, or export from the node where the artifacts were put.
+    Control API v0 has no verb that returns an artifact's parts; --endpoint is refused. A
+    daemon serving this home's own socket shares that store, so it does not stand in the way;
+    for a remote daemon, export on the node where the artifacts were put.
 
     \b
     Example:
@@ -88,7 +90,7 @@ def export(ctx: click.Context, digests: tuple[str, ...], out: str, as_json: bool
         )
         error.hint = "run it without --endpoint / VYR_ENDPOINT, with --home set to the node's home"
         raise error
-    node = open_node(ctx)
+    node = open_embedded(ctx)
     try:
         entries = export_bundle(node, list(digests), out)
     finally:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from vyr.cli._output import parse_size
+from vyr.cli._values import Count, Seconds, Size
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -37,7 +37,7 @@ _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 @click.option(
     "--grace",
-    type=click.FloatRange(min=0),
+    type=Seconds(minimum=0),
     default=10.0,
     show_default=True,
     metavar="SECONDS",
@@ -45,6 +45,7 @@ _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 @click.option(
     "--max-message",
+    type=Size(maximum=2**31 - 1),  # grpc takes message limits as a C int
     default="4M",
     show_default=True,
     metavar="BYTES",
@@ -52,14 +53,14 @@ _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 @click.option(
     "--max-concurrent-rpcs",
-    type=click.IntRange(min=1),
+    type=Count(maximum=2**31 - 1),  # grpc counts calls in a C int
     default=1024,
     show_default=True,
     help="Calls in flight at once (excess: RESOURCE_EXHAUSTED).",
 )
 @click.option(
     "--max-queued-tasks",
-    type=click.IntRange(min=1),
+    type=Count(),
     help="Tasks queued or running at once (excess: RESOURCE_EXHAUSTED).",
 )
 @click.pass_context
@@ -72,7 +73,7 @@ def daemon(
     client_ca: Path | None,
     token_file: Path | None,
     grace: float,
-    max_message: str,
+    max_message: int,
     max_concurrent_rpcs: int,
     max_queued_tasks: int | None,
 ) -> None:
@@ -98,7 +99,7 @@ def daemon(
         client_ca=client_ca,
         token_file=token_file,
         grace_s=grace,
-        max_message_bytes=parse_size(max_message),
+        max_message_bytes=max_message,
         max_concurrent_rpcs=max_concurrent_rpcs,
         limits={"max_queued_tasks": max_queued_tasks} if max_queued_tasks else {},
     )

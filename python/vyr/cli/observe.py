@@ -4,42 +4,61 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
-from vyr.cli._node import open_node
+from vyr.cli._node import open_daemon
+from vyr.cli._values import Count, Digest
 
-_EMBEDDED_NOTE = (
-    "History is per process: without --endpoint this reads a node embedded in this very "
-    "command, whose history starts empty, so point it at a daemon (--endpoint / VYR_ENDPOINT)."
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+
+# Without a daemon there is nothing to read: the history belongs to a long-lived node.
+_NO_HISTORY = (
+    "an embedded node's trace and metric history starts empty, so there is nothing to show"
+)
+_CONTEXT_NOTE = (
+    "Reads the daemon (--endpoint / VYR_ENDPOINT, else the one serving <home>/vyr.sock); "
+    "without one it says so and exits 1, since a node embedded in this command has no history."
 )
 TRACES_HELP = f"""Show the spans of ended tasks from the node's trace history.
 
 One trace per task: vyr.submit (root) with vyr.artifact.load, vyr.instantiate, vyr.execute and
 vyr.complete. Each --json line has name, trace_id, span_id, parent_span_id,
-start_time_unix_nano, end_time_unix_nano, attributes, status, task_id and cursor. {_EMBEDDED_NOTE}
+start_time_unix_nano, end_time_unix_nano, attributes, status, task_id and cursor. Without
+--follow it prints the history and exits. {_CONTEXT_NOTE}
 
 \b
 Examples:
-  vyr --endpoint unix:$HOME/.local/share/vyr/vyr.sock traces --task t-0193a5c1e2f4 --json
-  vyr traces --follow --span vyr.execute
+  vyr traces --task t-0193a5c1e2f4 --json
+  vyr traces --follow --span vyr.execute --limit 5
 """
 METRICS_HELP = f"""Show the node's metrics: tasks by status, duration, queue wait, start latency,
-memory, fuel, compile cache, dropped spans. {_EMBEDDED_NOTE}
+memory, fuel, compile cache, dropped spans. Without --follow it prints one snapshot and exits.
+{_CONTEXT_NOTE}
 
 \b
 Examples:
-  vyr --endpoint unix:$HOME/.local/share/vyr/vyr.sock metrics --json
-  vyr metrics --follow --interval 5000 --name vyr.tasks.finished
+  vyr metrics --json
+  vyr metrics --follow --interval 1000 --limit 2
 """
+
+
+def _limit_option(what: str) -> Callable[[_Command], _Command]:
+    return click.option(
+        "--limit",
+        type=Count(),
+        metavar="N",
+        help=f"Stop after {what} (with --follow: a way to end it without Ctrl-C).",
+    )
 
 
 @click.command(help=TRACES_HELP)
 @click.option(
     "--task", "task_ids", multiple=True, metavar="ID", help="Only this task (repeatable)."
 )
-@click.option("--artifact", default="", metavar="DIGEST", help="Only tasks of this artifact.")
+@click.option("--artifact", type=Digest(), metavar="DIGEST", help="Only tasks of this artifact.")
 @click.option(
     "--status",
     "statuses",
@@ -56,13 +75,18 @@ Examples:
 )
 @click.option(
     "--after",
-    type=click.IntRange(min=0),
+    type=Count(minimum=0),
     metavar="CURSOR",
     help="Resume after this cursor (default: the whole history).",
 )
 @click.option(
-    "--follow", "-f", is_flag=True, help="Keep printing spans of tasks as they end (Ctrl-C stops)."
+    "--follow/--no-follow",
+    "-f",
+    default=False,
+    help="Keep printing spans of tasks as they end (Ctrl-C stops), or (default) print the "
+    "history and exit.",
 )
+@_limit_option("N spans")
 @click.option(
     "--json", "as_json", is_flag=True, help='One JSON object per line (gaps as {"gap": ...}).'
 )
@@ -70,18 +94,24 @@ Examples:
 def traces(
     ctx: click.Context,
     task_ids: tuple[str, ...],
-    artifact: str,
+    artifact: str | None,
     statuses: tuple[str, ...],
     span_names: tuple[str, ...],
     after: int | None,
     follow: bool,
+    limit: int | None,
     as_json: bool,
 ) -> None:
-    node = open_node(ctx)
+    node = open_daemon(ctx, _NO_HISTORY)
     items = node.stream_traces(
-        task_ids, artifact, statuses, span_names, after=0 if after is None else after, follow=follow
+        task_ids,
+        artifact or "",
+        statuses,
+        span_names,
+        after=0 if after is None else after,
+        follow=follow,
     )
-    _print_all(items, as_json, _span_line)
+    _print_all(items, as_json, _span_line, limit)
 
 
 @click.command(help=METRICS_HELP)
@@ -94,53 +124,70 @@ def traces(
 )
 @click.option(
     "--interval",
-    type=click.IntRange(min=0),
+    type=Count(minimum=0, maximum=2**32 - 1),
     default=0,
     metavar="MS",
     help="With --follow: at most one snapshot per interval.",
 )
 @click.option(
-    "--follow", "-f", is_flag=True, help="Keep printing a snapshot per interval (Ctrl-C stops)."
+    "--follow/--no-follow",
+    "-f",
+    default=False,
+    help="Keep printing a snapshot per interval (Ctrl-C stops), or (default) one and exit.",
 )
+@_limit_option("N snapshots")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.pass_context
 def metrics(
-    ctx: click.Context, names: tuple[str, ...], interval: int, follow: bool, as_json: bool
+    ctx: click.Context,
+    names: tuple[str, ...],
+    interval: int,
+    follow: bool,
+    limit: int | None,
+    as_json: bool,
 ) -> None:
-    node = open_node(ctx)
-    _print_all(
-        node.stream_metrics(names, interval_ms=interval, follow=follow), as_json, _point_line
-    )
+    node = open_daemon(ctx, _NO_HISTORY)
+    points = node.stream_metrics(names, interval_ms=interval, follow=follow)
+    _print_all(points, as_json, _point_line, limit, per_snapshot=True)
 
 
-def _print_all(items: Any, as_json: bool, line: Any) -> None:
+def _print_all(
+    items: Any, as_json: bool, line: Any, limit: int | None, *, per_snapshot: bool = False
+) -> None:
+    """Prints items (and gaps) until the stream ends or `limit` spans, or snapshots (the
+    points of one history cursor), were shown."""
     from vyr.telemetry.hub import Gap
 
+    shown, snapshot = 0, None
     try:
         for item in items:
             if isinstance(item, Gap):
-                if as_json:
-                    click.echo(
-                        json.dumps(
-                            {
-                                "gap": {
-                                    "missed": item.missed,
-                                    "reason": item.reason,
-                                    "cursor": item.cursor,
-                                }
-                            }
-                        )
-                    )
-                else:
-                    click.echo(
-                        f"warning: {item.missed} item(s) missed ({item.reason}) up to cursor {item.cursor}",
-                        err=True,
-                    )
+                _print_gap(item, as_json)
                 continue
+            if per_snapshot and limit is not None and item.cursor != snapshot:
+                # A snapshot is complete only when the next one starts.
+                if shown == limit:
+                    break
+                shown, snapshot = shown + 1, item.cursor
             click.echo(json.dumps(item.to_json(), sort_keys=True) if as_json else line(item))
             sys.stdout.flush()
+            if not per_snapshot and limit is not None:
+                shown += 1
+                if shown == limit:
+                    break
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+def _print_gap(gap: Any, as_json: bool) -> None:
+    if as_json:
+        missed = {"missed": gap.missed, "reason": gap.reason, "cursor": gap.cursor}
+        click.echo(json.dumps({"gap": missed}))
+    else:
+        click.echo(
+            f"warning: {gap.missed} item(s) missed ({gap.reason}) up to cursor {gap.cursor}",
+            err=True,
+        )
 
 
 def _span_line(span: Any) -> str:

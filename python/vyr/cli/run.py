@@ -9,7 +9,8 @@ from typing import Any
 import click
 
 from vyr.cli._node import open_node
-from vyr.cli._output import EXIT_DEADLINE, EXIT_VYR_FAILURE, fail, parse_size, print_json
+from vyr.cli._output import EXIT_DEADLINE, EXIT_VYR_FAILURE, exit_code_for, fail, print_json
+from vyr.cli._values import Count, Seconds, Size, UsageProblem, digest_problem
 
 
 def task_options(command: Any) -> Any:
@@ -19,7 +20,8 @@ def task_options(command: Any) -> Any:
             "--input",
             "input_path",
             metavar="FILE|-",
-            help="The task's stdin: a file, or - for this stdin.",
+            help="The task's stdin: a file, or - for this stdin. Default: this stdin when it is "
+            "piped or redirected (not a terminal), else nothing.",
         ),
         click.option(
             "--state",
@@ -30,13 +32,21 @@ def task_options(command: Any) -> Any:
         ),
         click.option(
             "--timeout",
-            type=click.FloatRange(min=0.001),
+            type=Seconds(),
             metavar="SECONDS",
-            help="Wall-clock deadline.",
+            help="Wall-clock deadline (0.001 s up; the node sets the ceiling, 24 h by default).",
         ),
-        click.option("--memory", metavar="BYTES", help="Linear memory cap (e.g. 67108864, 64M)."),
         click.option(
-            "--fuel", type=click.IntRange(min=1), help="Instruction budget (wasmtime fuel)."
+            "--memory",
+            type=Size(),
+            metavar="BYTES",
+            help="Linear memory cap (e.g. 67108864, 64M; the node sets the ceiling).",
+        ),
+        click.option(
+            "--fuel",
+            type=Count(),
+            metavar="N",
+            help="Instruction budget (wasmtime fuel), 1 to 2**64-1.",
         ),
         click.option(
             "--env",
@@ -74,13 +84,12 @@ def build_submission(
         if not sep or not key:
             raise click.BadParameter(f"{item!r}: expected KEY=VALUE", param_hint="--env")
         env[key] = value
-    memory = parse_size(options["memory"]) if options["memory"] else None
     return {
         "artifact_digest": digest,
         "input_ref": read_input(options["input_path"]),
         "state_bindings": bindings,
         "resources": Resources(
-            memory_bytes=memory, timeout_s=options["timeout"], fuel=options["fuel"]
+            memory_bytes=options["memory"], timeout_s=options["timeout"], fuel=options["fuel"]
         ),
         "args": list(options["guest_args"]) or None,
         "env": env or None,
@@ -94,6 +103,9 @@ def resolve_ref(node: Any, ref: str) -> str:
 
         return str(parse_digest(ref))
     if not Path(ref).is_file():
+        problem = digest_problem(ref)
+        if problem is not None and problem[1].startswith("did you mean"):
+            raise UsageProblem(problem[0], problem[1], param_hint="REF")
         raise click.BadParameter(
             f"{ref!r} is neither a sha256: digest nor a module file", param_hint="REF"
         )
@@ -101,9 +113,13 @@ def resolve_ref(node: Any, ref: str) -> str:
 
 
 def read_input(path: str | None) -> bytes:
-    """The task's input bytes: nothing, a file, or this process's stdin."""
+    """The task's input bytes: a file, this process's stdin (`-`, or by default when stdin is
+    piped or redirected, as the wasmtime CLI passes it on), or nothing (stdin a terminal)."""
     if path is None:
-        return b""
+        stdin = sys.stdin
+        if stdin is None or stdin.isatty():
+            return b""
+        return stdin.buffer.read()
     if path == "-":
         return sys.stdin.buffer.read()
     try:
@@ -141,7 +157,9 @@ def run(ctx: click.Context, as_json: bool, **options: Any) -> None:
 
     The task's stdout and stderr are relayed; the exit status is the guest's exit code.
     A missed deadline exits 124; any other VYR-side failure (rejected, trapped, cancelled,
-    a limit) exits 125 with `error: <reason>`. Arguments after `--` go to the guest.
+    a limit) exits 125 with `error: <reason>`; a usage error (a bad option value, a REF or
+    --state that names nothing) exits 2. Arguments after `--` go to the guest. Piped or
+    redirected stdin is the task's input unless --input says otherwise.
 
     \b
     Examples:
@@ -158,5 +176,5 @@ def run(ctx: click.Context, as_json: bool, **options: Any) -> None:
         )
         result = node.submit_task(**submission).wait()
     except VyrError as error:
-        fail(error, code=EXIT_VYR_FAILURE)
+        fail(error, code=exit_code_for(error, EXIT_VYR_FAILURE, starts_task=True))
     relay(result, as_json)

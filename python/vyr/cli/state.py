@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from vyr.cli._node import open_node
+from vyr.cli._node import open_daemon
 from vyr.cli._output import print_json, print_table
 
 
@@ -12,8 +12,10 @@ from vyr.cli._output import print_json, print_table
 def state() -> None:
     """Ephemeral state: a directory tasks see at /state/NAME, gone after its last task.
 
-    Embedded (no --endpoint), a state lives only as long as the command that made it;
-    create states on a daemon to share them between commands.
+    States live on a daemon (--endpoint / VYR_ENDPOINT, else the one serving
+    <home>/vyr.sock); without one these commands refuse, since a state made by an embedded
+    node would be gone when the command exits. Embedded, `vyr run --state NAME:rw` makes the
+    state for that one run.
     """
 
 
@@ -25,9 +27,10 @@ def create(ctx: click.Context, name: str) -> None:
 
     \b
     Example:
-      vyr --endpoint unix:/run/vyr.sock state create lookup
+      vyr state create lookup
     """
-    click.echo(open_node(ctx).create_state(name).id)
+    why = "a state made here would be freed when this command exits"
+    click.echo(open_daemon(ctx, why).create_state(name).id)
 
 
 @state.command("ls")
@@ -35,7 +38,7 @@ def create(ctx: click.Context, name: str) -> None:
 @click.pass_context
 def ls(ctx: click.Context, as_json: bool) -> None:
     """List live states."""
-    states = open_node(ctx).list_states()
+    states = open_daemon(ctx, "states live on a daemon; an embedded node has none").list_states()
     if as_json:
         print_json(
             [
@@ -70,5 +73,5 @@ def bind(ctx: click.Context, task_id: str, state_ref: str, mode: str) -> None:
     Example:
       vyr state bind t-0193... lookup --mode ro
     """
-    open_node(ctx).bind_state(task_id, state_ref, mode)
+    open_daemon(ctx, "tasks and states live on a daemon").bind_state(task_id, state_ref, mode)
     click.echo(f"bound {state_ref} to {task_id} ({mode})", err=True)

@@ -7,15 +7,24 @@ from typing import Any
 import click
 
 from vyr.cli._node import open_daemon
-from vyr.cli._output import fail, print_json, print_table
+from vyr.cli._output import exit_code_for, fail, print_json, print_table
+from vyr.cli._values import Seconds
 from vyr.cli.run import build_submission, relay, task_options
+
+# Without a daemon: why each command cannot work on a node embedded in this very command.
+_NO_TASKS = "tasks live on a daemon, and an embedded node knows none from earlier commands"
+_WOULD_END = (
+    "a task submitted here would end with this command; 'vyr run' runs one and waits for it"
+)
 
 
 @click.group()
 def task() -> None:
     """Submit, wait for, inspect and cancel tasks on a daemon.
 
-    Uses --endpoint / VYR_ENDPOINT, else the daemon on this home's socket.
+    Uses --endpoint / VYR_ENDPOINT, else the daemon serving this home's socket
+    (<home>/vyr.sock). Without a daemon these commands refuse: a task outlives the command
+    that submitted it only on a daemon (`vyr run` runs one embedded and waits for it).
     """
 
 
@@ -25,23 +34,31 @@ def task() -> None:
     "--idempotency-key", metavar="K", help="Same key, same task id: the task never runs twice."
 )
 @click.pass_context
-def submit(ctx: click.Context, idempotency_key: str | None, **options: Any) -> None:
+def submit(ctx: click.Context, /, idempotency_key: str | None, **options: Any) -> None:
     """Submit REF (a sha256: digest or a signed module path); prints the task id at once.
+
+    Piped or redirected stdin is the task's input unless --input says otherwise.
 
     \b
     Example:
       vyr task submit build/hello.wasm --input in.txt --idempotency-key job-42
     """
-    node = open_daemon(ctx)
-    submission = build_submission(node, options.pop("ref"), options, embedded_states=False)
-    click.echo(node.submit_task(**submission, idempotency_key=idempotency_key).id)
+    from vyr.errors import VyrError
+
+    node = open_daemon(ctx, _WOULD_END)
+    try:
+        submission = build_submission(node, options.pop("ref"), options, embedded_states=False)
+        task_id = node.submit_task(**submission, idempotency_key=idempotency_key).id
+    except VyrError as error:
+        fail(error, code=exit_code_for(error, starts_task=True))
+    click.echo(task_id)
 
 
 @task.command("wait")
 @click.argument("task_id", metavar="ID")
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0.001),
+    type=Seconds(),
     metavar="SECONDS",
     help="Give up after this long (exit 1).",
 )
@@ -57,7 +74,7 @@ def wait(ctx: click.Context, task_id: str, timeout: float | None, as_json: bool)
     from vyr.errors import WaitTimeout
 
     try:
-        result = open_daemon(ctx).wait_task(task_id, timeout)
+        result = open_daemon(ctx, _NO_TASKS).wait_task(task_id, timeout)
     except WaitTimeout as error:
         fail(error)
     relay(result, as_json)
@@ -73,7 +90,7 @@ def cancel(ctx: click.Context, task_id: str) -> None:
     Example:
       vyr task cancel t-0193a5c1e2f4a1b2c3d4e5
     """
-    cancelled = open_daemon(ctx).cancel_task(task_id)
+    cancelled = open_daemon(ctx, _NO_TASKS).cancel_task(task_id)
     click.echo(f"{task_id}: {'cancel requested' if cancelled else 'had already ended'}", err=True)
 
 
@@ -90,7 +107,7 @@ def show(ctx: click.Context, task_id: str, as_json: bool) -> None:
     Example:
       vyr task show t-0193a5c1e2f4a1b2c3d4e5 --json
     """
-    result = open_daemon(ctx).task(task_id).result()
+    result = open_daemon(ctx, _NO_TASKS).task(task_id).result()
     data = result.to_json()
     if as_json:
         print_json(data)
@@ -112,7 +129,7 @@ def ls(ctx: click.Context, as_json: bool) -> None:
     Example:
       vyr task ls --json
     """
-    tasks = open_daemon(ctx).list_tasks()
+    tasks = open_daemon(ctx, _NO_TASKS).list_tasks()
     if as_json:
         print_json([t.to_json() for t in tasks])
         return
