@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "integration"))
-from daemon_harness import Daemon, start_daemon
+from harness.daemon import Daemon, start_daemon
 
 REPO = Path(__file__).resolve().parents[2]
 # Variables that would point a command at some other node than the fresh HOME's.
