@@ -48,7 +48,7 @@ class KeepingReceived(Received):
                 found = metric
         return found
 
-    def spans(self) -> Iterator[tuple[Any, Any]]:
+    def scoped_spans(self) -> Iterator[tuple[Any, Any]]:
         """(scope_spans, span) of every span received."""
         with self.lock:
             requests = list(self.trace_requests)

@@ -31,7 +31,7 @@ memory, fuel, compile cache, dropped spans. {_EMBEDDED_NOTE}
 \b
 Examples:
   vyr --endpoint unix:$HOME/.local/share/vyr/vyr.sock metrics --json
-  vyr metrics --follow --interval 5000 --name vyr.tasks.finished
+  vyr metrics --follow --interval 5000 --name vyr.task.finished
 """
 
 
@@ -90,7 +90,7 @@ def traces(
     "names",
     multiple=True,
     metavar="NAME",
-    help="Only this metric, e.g. vyr.tasks.finished (repeatable).",
+    help="Only this metric, e.g. vyr.task.finished (repeatable).",
 )
 @click.option(
     "--interval",

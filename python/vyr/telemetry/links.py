@@ -107,7 +107,7 @@ def _grpc_link(signal: str) -> Link:
         try:
             export(payload, metadata=exporter._headers, timeout=timeout_s)
         except grpc.RpcError as error:
-            if error.code() == grpc.StatusCode.DEADLINE_EXCEEDED:  # type: ignore[attr-defined]
+            if error.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
                 return f"no answer within {timeout_s:.1f} s"
             return _grpc_reason(error)
         return None

@@ -176,7 +176,7 @@ def build_task_spans(
             record.attributes["error.type"] = error_type
         spans.append(record)
 
-    load = {
+    load: dict[str, AttributeValue] = {
         "vyr.artifact.digest": result.artifact,
         "vyr.artifact.cache": "miss" if result.usage.get("cold") else "hit",
         "vyr.artifact.compiled": bool(result.usage.get("compiled")),

@@ -26,6 +26,8 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFl
 
 from vyr.telemetry.records import SpanRecord
 
+Context = Any  # grpc.aio.ServicerContext (its stubs' generics add nothing here)
+Handler = Any  # grpc.RpcMethodHandler
 UNTRACED = ("/grpc.health.v1.Health/",)  # probes every few seconds: noise, not work
 # The codes for which a gRPC *server* span is an error (the RPC conventions for gRPC); the
 # others (NOT_FOUND, INVALID_ARGUMENT, ...) are the caller's, and leave the status unset.
@@ -60,15 +62,15 @@ class RpcSpans(grpc.aio.ServerInterceptor):
     def __init__(self, processor: Any, sampler: Any) -> None:
         self._processor = processor
         self._sampler = sampler
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+        self._wrapped: dict[str, tuple[Handler, Handler]] = {}
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> Handler | None:
         handler = await continuation(handler_call_details)
-        method: str = handler_call_details.method  # type: ignore[attr-defined]
+        method: str = handler_call_details.method
         if handler is None or method.startswith(UNTRACED):
             return handler
         cached = self._wrapped.get(method)
@@ -79,7 +81,7 @@ class RpcSpans(grpc.aio.ServerInterceptor):
         return wrapped
 
     # -- one call ----------------------------------------------------------------------------
-    def _start(self, name: str, context: grpc.aio.ServicerContext) -> _Call:
+    def _start(self, name: str, context: Context) -> _Call:
         carrier = {
             key: value
             for key, value in (context.invocation_metadata() or ())
@@ -121,9 +123,7 @@ class RpcSpans(grpc.aio.ServerInterceptor):
             trace.set_span_in_context(NonRecordingSpan(span_context), otel_context.Context())
         )
 
-    def _end(
-        self, call: _Call, context: grpc.aio.ServicerContext, error: BaseException | None
-    ) -> None:
+    def _end(self, call: _Call, context: Context, error: BaseException | None) -> None:
         if call.token is not None:
             try:
                 otel_context.detach(call.token)  # type: ignore[arg-type]
@@ -142,7 +142,7 @@ class RpcSpans(grpc.aio.ServerInterceptor):
         self._processor.enqueue([record], call.state.to_header() if call.state else "")
 
     # -- handler wrapping -----------------------------------------------------------------------
-    def _wrap(self, handler: grpc.RpcMethodHandler, name: str) -> grpc.RpcMethodHandler:
+    def _wrap(self, handler: Handler, name: str) -> Handler:
         kinds = (handler.request_streaming, handler.response_streaming)
         if kinds == (False, False):
             behavior, factory = handler.unary_unary, grpc.unary_unary_rpc_method_handler
@@ -156,9 +156,7 @@ class RpcSpans(grpc.aio.ServerInterceptor):
         if handler.response_streaming:
             # An async generator function itself: grpc.aio tells streaming handlers apart that
             # way. Streams start no task, so the span is not made current here.
-            async def streaming(
-                request: Any, context: grpc.aio.ServicerContext
-            ) -> AsyncIterator[Any]:
+            async def streaming(request: Any, context: Context) -> AsyncIterator[Any]:
                 call = self._start(name, context)
                 error: BaseException | None = None
                 try:
@@ -173,7 +171,7 @@ class RpcSpans(grpc.aio.ServerInterceptor):
             wrapped: Any = streaming
         else:
 
-            async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            async def unary(request: Any, context: Context) -> Any:
                 call = self._start(name, context)
                 self._enter(call)
                 error: BaseException | None = None
@@ -193,7 +191,7 @@ class RpcSpans(grpc.aio.ServerInterceptor):
         )
 
 
-def _code(context: grpc.aio.ServicerContext, error: BaseException | None) -> grpc.StatusCode:
+def _code(context: Context, error: BaseException | None) -> grpc.StatusCode:
     """The status the call ends with: the one set (abort, set_code), else what grpc.aio makes
     of how the handler ended."""
     try:
@@ -213,7 +211,7 @@ def _code(context: grpc.aio.ServicerContext, error: BaseException | None) -> grp
     return grpc.StatusCode.UNKNOWN
 
 
-def _details(context: grpc.aio.ServicerContext) -> str:
+def _details(context: Context) -> str:
     try:
         details = context.details()
     except Exception:
