@@ -134,12 +134,14 @@ def _attributes(
     attributes: Mapping[str, Any], limits: AttributeLimits
 ) -> tuple[list[KeyValue], int]:
     """The attributes within `limits`, and how many were dropped."""
-    items = list(attributes.items())
+    items: Any = attributes.items()
     dropped = 0
-    if limits.count is not None and len(items) > limits.count:
-        dropped = len(items) - limits.count
-        items = items[: limits.count]
+    if limits.count is not None and len(attributes) > limits.count:
+        dropped = len(attributes) - limits.count
+        items = list(items)[: limits.count]
     length = limits.value_length
+    if length is None:  # the usual case: no per-value check on this per-span path
+        return [KeyValue(key=key, value=_value(value)) for key, value in items], dropped
     return [KeyValue(key=key, value=_value(value, length)) for key, value in items], dropped
 
 
