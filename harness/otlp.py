@@ -75,6 +75,9 @@ class Received:
         self.resources: list[dict[str, Any]] = []
         self.metric_names: set[str] = set()
         self.metric_values: dict[str, list[Any]] = {}
+        # The requests as they arrived (scope, schema URL, buckets, dropped counts), with `keep`.
+        self.trace_requests: list[Any] = []
+        self.metric_requests: list[Any] = []
         self._requests = dict.fromkeys(SIGNALS, 0)
         self._counts = {"bytes": 0, "spans": 0, "metric_points": 0, "log_records": 0}
         self._span_names: set[str] = set()
@@ -144,7 +147,37 @@ class Received:
             self._services.add(attributes["service.name"])
         return attributes
 
+    def metrics(self) -> Iterator[tuple[Any, Any]]:
+        """(scope_metrics, metric) of every metric kept, oldest first."""
+        with self.lock:
+            requests = list(self.metric_requests)
+        for request in requests:
+            for resource_metrics in request.resource_metrics:
+                for scope_metrics in resource_metrics.scope_metrics:
+                    for metric in scope_metrics.metrics:
+                        yield scope_metrics, metric
+
+    def latest(self, name: str) -> Any:
+        """The last metric named `name` kept (None if none was)."""
+        found = None
+        for _, metric in self.metrics():
+            if metric.name == name:
+                found = metric
+        return found
+
+    def scoped_spans(self) -> Iterator[tuple[Any, Any]]:
+        """(scope_spans, span) of every span kept."""
+        with self.lock:
+            requests = list(self.trace_requests)
+        for request in requests:
+            for resource_spans in request.resource_spans:
+                for scope_spans in resource_spans.scope_spans:
+                    for span in scope_spans.spans:
+                        yield scope_spans, span
+
     def _traces(self, request: Any) -> None:
+        if self.keep:
+            self.trace_requests.append(request)
         for resource_spans in request.resource_spans:
             resource = self._resource(resource_spans.resource)
             if self.keep:
@@ -156,6 +189,8 @@ class Received:
                     self.spans.extend(_span(span, resource) for span in scope.spans)
 
     def _metrics(self, request: Any) -> None:
+        if self.keep:
+            self.metric_requests.append(request)
         for resource_metrics in request.resource_metrics:
             self._resource(resource_metrics.resource)
             for scope in resource_metrics.scope_metrics:
@@ -201,6 +236,21 @@ def _point(point: Any) -> Any:
     if hasattr(point, "bucket_counts"):
         return {"count": point.count, "sum": point.sum}
     return point.as_double if point.WhichOneof("value") == "as_double" else point.as_int
+
+
+class BlackHole:
+    """A TCP port that accepts connections (the kernel's backlog) and never answers: a collector
+    that hangs."""
+
+    def __init__(self) -> None:
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self._socket.listen(64)
+        self.endpoint = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+
+    def close(self) -> None:
+        """Stops accepting."""
+        self._socket.close()
 
 
 class GrpcReceiver:

@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vyr import _core
+from vyr import _core, _exit
 from vyr.config import default_home
 from vyr.errors import InvalidArgument, VyrError
 from vyr.telemetry.config import export_configured
@@ -78,6 +78,8 @@ class Runtime:
     ) -> None:
         self.home = Path(home) if home is not None else default_home()
         self._core = _core.Runtime(str(self.home), **limits)
+        # Closed at exit if not before: its workers call Python (see vyr/_exit.py).
+        _exit.close_at_exit(self, _exit.NODES)
         # Telemetry: None follows OTEL_* (off unless an exporter is configured), True also
         # keeps the stream histories from the start, a `Telemetry` exports through it.
         self._observer: TaskObserver | None = None

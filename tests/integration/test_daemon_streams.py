@@ -9,11 +9,11 @@ from vyr.api.v0 import control_pb2 as pb
 
 def test_stream_metrics_sends_points(client) -> None:
     stream = client._stub.StreamMetrics(
-        pb.MetricFilter(names=["vyr.tasks.running"], interval_ms=50), timeout=10
+        pb.MetricFilter(names=["vyr.task.running"], interval_ms=50), timeout=10
     )
     first = next(stream)
     stream.cancel()
-    assert (first.name, first.value, first.kind) == ("vyr.tasks.running", 0.0, "updowncounter")
+    assert (first.name, first.value, first.kind) == ("vyr.task.running", 0.0, "updowncounter")
 
 
 def test_stream_traces_sends_spans_of_ended_tasks(client, signed) -> None:

@@ -13,21 +13,23 @@ from harness.guests import Signed
 from harness.otlp import GrpcReceiver, HttpReceiver
 
 SPAN_NAMES = {"vyr.submit", "vyr.artifact.load", "vyr.instantiate", "vyr.execute", "vyr.complete"}
-SERVER_KIND = 2  # opentelemetry.proto.trace.v1.Span.SPAN_KIND_SERVER
+INTERNAL_KIND, SERVER_KIND = 1, 2  # opentelemetry.proto.trace.v1.Span.SPAN_KIND_*
 STATUS_OK, STATUS_ERROR = 1, 2
+SUBMIT_RPC = "vyr.api.v0.Control/SubmitTask"
 METRICS = {
-    "vyr.tasks.submitted",
-    "vyr.tasks.finished",
+    "vyr.task.submitted",
+    "vyr.task.finished",
     "vyr.task.duration",
     "vyr.task.queue_wait",
     "vyr.task.start_latency",
-    "vyr.tasks.queued",
-    "vyr.tasks.running",
+    "vyr.task.queued",
+    "vyr.task.running",
     "vyr.compile_cache.hits",
     "vyr.compile_cache.misses",
     "vyr.task.peak_memory",
     "vyr.task.fuel_used",
-    "vyr.telemetry.spans.dropped",
+    "vyr.telemetry.span.exported",
+    "vyr.telemetry.span.dropped",
 }
 
 
@@ -49,6 +51,12 @@ def _trace(spans: list[dict[str, Any]], task_id: str) -> list[dict[str, Any]]:
         return []
     root = roots[0]
     return [root] + [s for s in spans if s["parent_span_id"] == root["span_id"]]
+
+
+def _rpc_span(spans: list[dict[str, Any]], root: dict[str, Any]) -> dict[str, Any]:
+    """The Control API call's server span that parents a task's root span."""
+    (rpc,) = [s for s in spans if s["span_id"] == root["parent_span_id"]]
+    return rpc
 
 
 def test_daemon_exports_span_tree_attributes_and_metrics(
@@ -86,10 +94,18 @@ def test_daemon_exports_span_tree_attributes_and_metrics(
     tree = _trace(received.spans, good.id)
     root = tree[0]
     assert {s["name"] for s in tree} == SPAN_NAMES
-    # The client's traceparent reached the task: same trace, the client span is the parent.
-    assert root["trace_id"] == caller_trace and root["parent_span_id"] == caller_span
+    # The client's traceparent reached the daemon: the call's server span is the client span's
+    # child, and the task's spans are the call's.
+    rpc = _rpc_span(received.spans, root)
+    assert rpc["name"] == SUBMIT_RPC and rpc["kind"] == SERVER_KIND
+    assert rpc["trace_id"] == caller_trace and rpc["parent_span_id"] == caller_span
+    assert rpc["attributes"]["rpc.system.name"] == "grpc"
+    assert rpc["attributes"]["rpc.method"] == SUBMIT_RPC
+    assert rpc["attributes"]["rpc.response.status_code"] == "OK"
+    assert rpc["start"] <= root["start"] and root["end"] <= rpc["end"]
     assert all(s["trace_id"] == caller_trace for s in tree)
-    assert root["kind"] == SERVER_KIND and root["status"] == STATUS_OK
+    assert all(s["kind"] == INTERNAL_KIND for s in tree)
+    assert root["status"] == STATUS_OK
     assert root["resource"]["service.name"] == "vyr-test"
     attributes = root["attributes"]
     assert attributes["vyr.task.id"] == good.id
@@ -129,13 +145,19 @@ def test_daemon_exports_span_tree_attributes_and_metrics(
     assert failed_root["attributes"]["error.type"] == trapped.trap_code
     assert failed_root["attributes"]["vyr.task.trap_code"] == trapped.trap_code
     assert next(s for s in failed if s["name"] == "vyr.execute")["status"] == STATUS_ERROR
-    assert failed_root["trace_id"] != caller_trace and failed_root["parent_span_id"] == ""
+    assert failed_root["trace_id"] != caller_trace
+    failed_rpc = _rpc_span(received.spans, failed_root)
+    assert failed_rpc["name"] == SUBMIT_RPC and failed_rpc["parent_span_id"] == ""
 
-    finished = received.metric_values["vyr.tasks.finished"][-1]
-    assert ({"vyr.task.status": "succeeded"}, 1) in finished and (
-        {"vyr.task.status": "trapped"},
-        1,
-    ) in finished
+    # Metrics are exported periodically: wait for a collection that has both ends.
+    assert received.wait_for(lambda r: _has_both_ends(r.metric_values.get("vyr.task.finished", [])))
+
+
+def _has_both_ends(collections: list[list[Any]]) -> bool:
+    return bool(collections) and all(
+        point in collections[-1]
+        for point in (({"vyr.task.status": "succeeded"}, 1), ({"vyr.task.status": "trapped"}, 1))
+    )
 
 
 def test_embedded_runtime_exports_over_http(
@@ -153,7 +175,7 @@ def test_embedded_runtime_exports_over_http(
         received = http_receiver.received
         assert received.wait_for(lambda r: all(len(_trace(r.spans, t.id)) == 5 for t in results))
         assert received.wait_for(
-            lambda r: {"vyr.tasks.finished", "vyr.task.duration"} <= r.metric_names
+            lambda r: {"vyr.task.finished", "vyr.task.duration"} <= r.metric_names
         )
         assert telemetry.processor.dropped_total() == 0
         assert telemetry.processor.exported == 15

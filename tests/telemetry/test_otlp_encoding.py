@@ -6,11 +6,12 @@ from __future__ import annotations
 import random
 
 import pytest
+import vyr
 from opentelemetry import context as otel_context
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, TraceIdRatioBased
 from opentelemetry.trace import SpanKind
 from vyr.telemetry.observer import _TRACE_ID_LIMIT, _root_ratio_bound
-from vyr.telemetry.otlp import encode, resource_to_proto, span_count
+from vyr.telemetry.otlp import SCHEMA_URL, AttributeLimits, encode, resource_to_proto, span_count
 from vyr.telemetry.records import SpanRecord
 
 
@@ -45,6 +46,7 @@ def test_records_become_the_spans_of_one_request() -> None:
         "vyr.submit", trace_id, root_id, caller, 100, 900,
         {"vyr.task.id": "t-1", "vyr.task.cold": True, "vyr.usage.fuel_used": 42, "ratio": 0.5},
         kind="server", status="error", status_message="exited with code 3", task_id="t-1",
+        parent_remote=True,
     )  # fmt: skip
     child = SpanRecord(
         "vyr.execute",
@@ -67,6 +69,8 @@ def test_records_become_the_spans_of_one_request() -> None:
     ]
     (scope_spans,) = resource_spans.scope_spans
     assert scope_spans.scope.name == "vyr.telemetry"
+    assert scope_spans.scope.version == vyr.__version__
+    assert scope_spans.schema_url == SCHEMA_URL
     encoded_root, encoded_child = scope_spans.spans
     assert encoded_root.trace_id.hex() == trace_id and encoded_root.span_id.hex() == root_id
     assert encoded_root.parent_span_id.hex() == caller
@@ -89,3 +93,65 @@ def test_records_become_the_spans_of_one_request() -> None:
     assert encoded_child.kind == encoded_child.SPAN_KIND_INTERNAL
     assert encoded_child.flags & 0x300 == 0x100, "a local parent"
     assert encoded_child.status.code == encoded_child.status.STATUS_CODE_UNSET
+
+
+def _root_with(attributes: dict[str, object]) -> SpanRecord:
+    return SpanRecord("vyr.submit", "ab" * 16, "01" * 8, "", 1, 2, attributes, task_id="t-1")
+
+
+@pytest.mark.parametrize(
+    ("environment", "count", "length"),
+    [
+        ({"OTEL_ATTRIBUTE_COUNT_LIMIT": "3", "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT": "4"}, 3, 4),
+        # The span-specific variables win over the general ones.
+        (
+            {
+                "OTEL_ATTRIBUTE_COUNT_LIMIT": "1",
+                "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT": "2",
+                "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT": "1",
+                "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT": "6",
+            },
+            2,
+            6,
+        ),
+    ],
+)
+def test_attribute_limits_from_the_environment_are_applied(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], count: int, length: int
+) -> None:
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    attributes = {
+        "vyr.task.id": "task-0123456789",
+        "vyr.artifact.digest": "sha256:" + "a" * 64,
+        "vyr.usage.fuel_used": 12345678,
+        "vyr.task.cold": True,
+        "vyr.task.status": "succeeded",
+    }
+    request = encode(
+        resource_to_proto({}), [_root_with(attributes)], None, AttributeLimits.from_env()
+    )
+    (span,) = request.resource_spans[0].scope_spans[0].spans
+    # The first ones are kept (the task id comes first), the rest counted as dropped.
+    assert [a.key for a in span.attributes] == list(attributes)[:count]
+    assert span.dropped_attributes_count == len(attributes) - count
+    kept = {a.key: a.value for a in span.attributes}
+    assert kept["vyr.task.id"].string_value == "task-0123456789"[:length]
+
+
+def test_without_limits_set_the_sdk_defaults_apply(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "OTEL_ATTRIBUTE_COUNT_LIMIT",
+        "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",
+        "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+        "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    limits = AttributeLimits.from_env()
+    assert (limits.count, limits.value_length) == (128, None)
+    long_value = "x" * 10_000
+    request = encode(resource_to_proto({}), [_root_with({"long": long_value})], None, limits)
+    (span,) = request.resource_spans[0].scope_spans[0].spans
+    assert (
+        span.attributes[0].value.string_value == long_value and span.dropped_attributes_count == 0
+    )

@@ -85,7 +85,7 @@ def test_collector_down_drops_are_counted_exactly_and_export_resumes(
                 for p in node.stream_metrics(follow=False)
             }
             assert (
-                sum(v for (name, _), v in points.items() if name == "vyr.telemetry.spans.dropped")
+                sum(v for (name, _), v in points.items() if name == "vyr.telemetry.span.dropped")
                 == processor.dropped_total()
             )
         finally:

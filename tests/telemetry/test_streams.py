@@ -133,15 +133,15 @@ def test_metrics_stream(node: Any, put_guest: Any) -> None:
     points = {
         (p.name, tuple(sorted(p.attributes.items()))): p for p in node.stream_metrics(follow=False)
     }
-    assert points[("vyr.tasks.submitted", ())].value == 3
-    assert points[("vyr.tasks.finished", (("vyr.task.status", "succeeded"),))].value == 3
+    assert points[("vyr.task.submitted", ())].value == 3
+    assert points[("vyr.task.finished", (("vyr.task.status", "succeeded"),))].value == 3
     assert points[("vyr.task.duration", ())].count == 3
     stop = threading.Event()
-    live = node.stream_metrics(["vyr.tasks.finished"], after=0, stop=stop)
+    live = node.stream_metrics(["vyr.task.finished"], after=0, stop=stop)
     first = next(live)  # a snapshot the node took (every VYR_METRICS_SNAPSHOT_MS)
     stop.set()
     live.close()
-    assert first.name == "vyr.tasks.finished" and first.cursor >= 1
+    assert first.name == "vyr.task.finished" and first.cursor >= 1
 
 
 def test_cli_traces_and_metrics_json_against_a_daemon(
@@ -189,4 +189,4 @@ def test_cli_traces_and_metrics_json_against_a_daemon(
     assert all(s["parent_span_id"] == root["span_id"] for s in spans if s is not root)
     assert root["attributes"]["vyr.task.exit_code"] == 0
     names = {p["name"] for p in vyr("metrics", "--json")}
-    assert {"vyr.tasks.finished", "vyr.task.duration", "vyr.tasks.queued"} <= names
+    assert {"vyr.task.finished", "vyr.task.duration", "vyr.task.queued"} <= names

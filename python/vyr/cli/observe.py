@@ -41,7 +41,7 @@ memory, fuel, compile cache, dropped spans. Without --follow it prints one snaps
 \b
 Examples:
   vyr metrics --json
-  vyr metrics --follow --interval 1000 --limit 2
+  vyr metrics --follow --interval 1000 --limit 2 --name vyr.task.finished
 """
 
 
@@ -120,7 +120,7 @@ def traces(
     "names",
     multiple=True,
     metavar="NAME",
-    help="Only this metric, e.g. vyr.tasks.finished (repeatable).",
+    help="Only this metric, e.g. vyr.task.finished (repeatable).",
 )
 @click.option(
     "--interval",

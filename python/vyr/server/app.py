@@ -25,6 +25,7 @@ from vyr.errors import InvalidArgument
 from vyr.server.interceptors import ControlInterceptor
 from vyr.server.node import Node
 from vyr.server.servicer import ControlServicer
+from vyr.telemetry import server_interceptors
 
 log = logging.getLogger("vyr.server")
 
@@ -195,7 +196,11 @@ async def serve(
         limits["max_stdout_bytes"] + limits["max_stderr_bytes"] + (1 << 20),
     )
     server = grpc.aio.server(
-        interceptors=[ControlInterceptor(token, config.max_concurrent_rpcs)],
+        # RPC spans first: they see the status the ControlInterceptor sets (docs/telemetry.md).
+        interceptors=[
+            *server_interceptors(node.runtime),
+            ControlInterceptor(token, config.max_concurrent_rpcs),
+        ],
         options=[
             ("grpc.max_receive_message_length", config.max_message_bytes),
             ("grpc.max_send_message_length", max_send),

@@ -6,6 +6,8 @@
     pipeline.py  `Telemetry`: SDK wiring                   export.py   counting batch export
     spool.py     on-disk spool for outages                 otlp.py     records -> OTLP request
     observer.py  the Runtime's hook and the telemetry thread
+    links.py     one bounded OTLP attempt per request     metric_export.py  metrics over a link
+    console.py   OTEL_TRACES_EXPORTER=console              rpc.py      Control API server spans
     propagation.py  W3C traceparent from gRPC metadata
 
 Importing this package is cheap; OpenTelemetry loads only when telemetry is switched on.
@@ -37,3 +39,15 @@ def observe(
         else (Telemetry.default() if export_configured() else None)
     )
     return TaskObserver(list_artifacts, exporter, streams=streams)
+
+
+def server_interceptors(runtime: Any) -> list[Any]:
+    """The daemon's RPC span interceptor when `runtime` exports traces, else nothing (then no
+    call pays for it, and OpenTelemetry is not even imported here)."""
+    observer = runtime.telemetry()
+    telemetry = observer.telemetry
+    if telemetry is None or telemetry.processor is None:
+        return []
+    from vyr.telemetry.rpc import RpcSpans
+
+    return [RpcSpans(telemetry.processor, telemetry.sampler)]

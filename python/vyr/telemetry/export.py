@@ -1,11 +1,12 @@
 """Span delivery: a bounded batch processor for sampled tasks' span records that counts every
-span it loses, in front of the standard OTLP exporters (gRPC or HTTP, configured by
+span it loses, in front of one OTLP link (`links.py`: gRPC or HTTP, configured by
 `OTEL_EXPORTER_OTLP_*`), with the optional spool for outages.
 
 Why not the SDK's `BatchSpanProcessor`: it drops silently when its queue is full and gives a
 failed batch up, where VYR must count drops exactly, keep task throughput while the collector is
 down (no 10 s retry loop per batch once the link is known to be down), and hand failed batches to
-the spool. The env variables are the same (`OTEL_BSP_*`).
+the spool. The env variables are the same (`OTEL_BSP_*`). Every send is one attempt within the
+export timeout, and within what is left of the exit budget when the process exits (`vyr._exit`).
 """
 
 from __future__ import annotations
@@ -15,20 +16,20 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource as ResourceProto
 
+from vyr import _exit
 from vyr.telemetry import otlp
-from vyr.telemetry.config import protocol
 from vyr.telemetry.records import SpanRecord
 from vyr.telemetry.spool import Spool
 
 log = logging.getLogger("vyr.telemetry")
-Send = Callable[[ExportTraceServiceRequest], bool]
 PROBE_MIN_S, PROBE_MAX_S = 0.5, 5.0  # while the link is down, try it this often
+DROPPED = "vyr.telemetry.span.dropped"
 
 
 def _env_int(name: str, default: int) -> int:
@@ -38,48 +39,29 @@ def _env_int(name: str, default: int) -> int:
         return default
 
 
-def otlp_sender() -> Send:
-    """Sends one encoded request with the standard exporter for OTEL_EXPORTER_OTLP_PROTOCOL."""
-    if protocol("traces") == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
-            OTLPSpanExporter as GrpcExporter,
-        )
-
-        class EncodedGrpcExporter(GrpcExporter):
-            # The mixin's retrying `_export` calls these two hooks; the batch is already encoded.
-            def _translate_data(self, data: Any) -> ExportTraceServiceRequest:
-                return data  # type: ignore[no-any-return]
-
-            def _count_data(self, data: Any) -> int:
-                return otlp.span_count(data)
-
-        grpc_exporter = EncodedGrpcExporter()
-        from opentelemetry.sdk.trace.export import SpanExportResult
-
-        return lambda request: grpc_exporter.export(request) == SpanExportResult.SUCCESS  # type: ignore[arg-type]
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
-        OTLPSpanExporter as HttpExporter,
-    )
-
-    http_exporter = HttpExporter()
-    # The HTTP exporter encodes inside export(); its client sends bytes we already have.
-    return lambda request: bool(
-        http_exporter._client.export(request.SerializePartialToString()).success
-    )
-
-
 class CountingBatchProcessor:
-    """Batches sampled spans to `send`; counts exported and dropped spans by reason."""
+    """Batches sampled spans to `link` (a `links.Link`, or any object with its `send`, `close`
+    and `timeout_s`); counts exported and dropped spans by reason."""
 
     def __init__(
-        self, send: Send, resource: ResourceProto | None = None, spool: Spool | None = None
+        self,
+        link: Any,
+        resource: ResourceProto | None = None,
+        spool: Spool | None = None,
+        limits: otlp.AttributeLimits | None = None,
     ) -> None:
         self.max_queue = _env_int("OTEL_BSP_MAX_QUEUE_SIZE", 2048)
         self.max_batch = min(self.max_queue, _env_int("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512))
         self.delay_s = _env_int("OTEL_BSP_SCHEDULE_DELAY", 5000) / 1000
-        self._send = send
+        self._link = link
         self.resource = resource or ResourceProto()
         self.spool = spool
+        self.limits = limits or otlp.AttributeLimits()
+        self._consequence = (
+            f"spans go to the spool in {spool.directory} until it answers"
+            if spool is not None
+            else f"spans that cannot wait for it are dropped and counted ({DROPPED})"
+        )
         self._queue: deque[SpanRecord] = deque()
         self._trace_states: dict[str, str] = {}  # trace id -> the caller's tracestate, if any
         self._lock = threading.Lock()
@@ -91,6 +73,7 @@ class CountingBatchProcessor:
         self._down_until = 0.0
         self._probe_s = PROBE_MIN_S
         self._stopping = False
+        self._stop_by = 0.0  # time.monotonic() after which a stopping processor sends nothing
         self._thread = threading.Thread(target=self._run, name="vyr-span-export", daemon=True)
         self._thread.start()
 
@@ -109,15 +92,23 @@ class CountingBatchProcessor:
         if full:
             self._wake.set()
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout_s: float = 30.0) -> None:
+        """Sends what is queued within `timeout_s` (cut to the exit budget while exiting); what
+        does not go out by then is spooled or counted dropped. Idempotent."""
+        timeout_s = _exit.remaining(timeout_s)
         with self._lock:
-            self._stopping = True
+            if not self._stopping:
+                self._stopping = True
+                self._stop_by = time.monotonic() + timeout_s
         self._wake.set()
-        self._thread.join(30)
+        # The thread itself gives up at `_stop_by`; the margin covers the batch it is encoding.
+        self._thread.join(timeout_s + 0.2)
+        if not self._thread.is_alive():
+            self._link.close()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Waits until everything queued so far was sent (or spooled, or counted dropped)."""
-        deadline = time.monotonic() + timeout_millis / 1000
+        deadline = time.monotonic() + _exit.remaining(timeout_millis / 1000)
         self._wake.set()
         with self._idle:
             while (
@@ -138,15 +129,12 @@ class CountingBatchProcessor:
     def counters(self) -> list[tuple[str, tuple[tuple[str, str], ...], float]]:
         """(name, attributes, value) for the metrics recorder."""
         rows: list[tuple[str, tuple[tuple[str, str], ...], float]] = [
-            ("vyr.telemetry.spans.exported", (), self.exported)
+            ("vyr.telemetry.span.exported", (), self.exported)
         ]
         dropped = dict(self.dropped)
         if self.spool:
             dropped["spool_full"] = self.spool.dropped_spans
-        rows += [
-            ("vyr.telemetry.spans.dropped", (("vyr.reason", reason),), count)
-            for reason, count in dropped.items()
-        ]
+        rows += [(DROPPED, (("error.type", reason),), count) for reason, count in dropped.items()]
         return rows
 
     # -- the export thread -------------------------------------------------------------------------
@@ -197,7 +185,7 @@ class CountingBatchProcessor:
                 for trace_id in {record.trace_id for record in batch}:
                     if trace_id in self._trace_states:
                         states[trace_id] = self._trace_states.pop(trace_id)
-        request = otlp.encode(self.resource, batch, states)
+        request = otlp.encode(self.resource, batch, states, self.limits)
         # While the link is known to be down, skip the exporter's retry loop: spool at once (or,
         # when stopping, count as dropped).
         if not self._link_down():
@@ -220,16 +208,21 @@ class CountingBatchProcessor:
             if oldest is None:
                 return
             path, spans, payload = oldest
-            delivered = self._try(ExportTraceServiceRequest.FromString(payload))
+            delivered = self._try(payload)
             self._mark(delivered)
             if not delivered:
                 return
             self.spool.remove(path)
             self.exported += spans
 
-    def _try(self, request: ExportTraceServiceRequest) -> bool:
+    def _try(self, request: ExportTraceServiceRequest | bytes) -> bool:
+        timeout_s = _exit.remaining(self._link.timeout_s)
+        if self._stopping:
+            timeout_s = min(timeout_s, self._stop_by - time.monotonic())
+        if timeout_s <= 0:  # the exit budget is spent: spool or count, do not wait
+            return False
         try:
-            return self._send(request)
-        except Exception:  # an exporter bug must not kill the export thread
+            return bool(self._link.send(request, timeout_s, self._consequence))
+        except Exception:  # a link bug must not kill the export thread
             log.exception("span export failed")
             return False

@@ -3,6 +3,12 @@ OpenTelemetry instruments when metric export is configured.
 
 Counters and up-down counters are exported as observable instruments that read the aggregates
 at collection time, so a task end updates each number once; histograms record into both.
+
+Names follow the OpenTelemetry naming conventions: singular namespaces (`vyr.task.*`), up-down
+counters named for the state they count (`vyr.task.queued`, as `otel.sdk.span.live`), units in
+UCUM (`s`, `By`, `{task}`), no `total`. Histograms carry bucket boundaries that fit their unit
+(`explicit_bucket_boundaries_advisory`): the SDK's default ones (0 to 10,000) would put every
+duration in seconds in its (0, 5] bucket and every peak memory in bytes in the overflow bucket.
 """
 
 from __future__ import annotations
@@ -17,11 +23,21 @@ from vyr.types import TaskResult
 
 Attributes = tuple[tuple[str, str], ...]
 
+# Bucket boundaries: durations from a microsecond to ten minutes (1-2.5-5 steps), memory from
+# 1 KiB to 4 GiB (wasm32's ceiling; doubling from the 64 KiB page up), fuel in decades.
+SECONDS_BUCKETS = (
+    1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4,
+    1e-3, 2.5e-3, 5e-3, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+    1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
+)  # fmt: skip
+BYTES_BUCKETS = (1024.0, 4096.0, 16384.0, *(float(1 << exponent) for exponent in range(16, 33)))
+FUEL_BUCKETS = tuple(float(10**exponent) for exponent in range(2, 13))
+
 # name -> (unit, description)
 COUNTERS = {
-    "vyr.tasks.submitted": ("{task}", "Tasks accepted by submit."),
-    "vyr.tasks.finished": ("{task}", "Tasks ended, by vyr.task.status."),
-    "vyr.tasks.refused": (
+    "vyr.task.submitted": ("{task}", "Tasks accepted by submit."),
+    "vyr.task.finished": ("{task}", "Tasks ended, by vyr.task.status."),
+    "vyr.task.refused": (
         "{task}",
         "Submits refused at once (unknown artifact, node full, ...), by error.type.",
     ),
@@ -31,23 +47,29 @@ COUNTERS = {
     ),
     "vyr.compile_cache.hits": ("{load}", "Cold loads served from the compiled-code cache."),
     "vyr.compile_cache.misses": ("{load}", "Cold loads that compiled the module."),
-    "vyr.telemetry.spans.exported": ("{span}", "Spans the OTLP exporter delivered."),
-    "vyr.telemetry.spans.dropped": ("{span}", "Spans lost before delivery, by vyr.reason."),
+    "vyr.telemetry.span.exported": ("{span}", "Spans the exporter delivered."),
+    "vyr.telemetry.span.dropped": ("{span}", "Spans lost before delivery, by error.type."),
     "vyr.telemetry.stream.dropped": ("{item}", "Stream items slow subscribers did not get."),
 }
+# name -> (unit, description, bucket boundaries)
 HISTOGRAMS = {
-    "vyr.task.duration": ("s", "Queued to ended."),
+    "vyr.task.duration": ("s", "Queued to ended.", SECONDS_BUCKETS),
     "vyr.task.queue_wait": (
         "s",
         "Artifact ready to scheduled: waiting for a run slot and state turn.",
+        SECONDS_BUCKETS,
     ),
-    "vyr.task.start_latency": ("s", "Queued to the guest's _start, by vyr.task.cold."),
-    "vyr.task.peak_memory": ("By", "Peak linear memory per task."),
-    "vyr.task.fuel_used": ("{instruction}", "Fuel consumed per task."),
+    "vyr.task.start_latency": (
+        "s",
+        "Queued to the guest's _start, by vyr.task.cold.",
+        SECONDS_BUCKETS,
+    ),
+    "vyr.task.peak_memory": ("By", "Peak linear memory per task.", BYTES_BUCKETS),
+    "vyr.task.fuel_used": ("{instruction}", "Fuel consumed per task.", FUEL_BUCKETS),
 }
 UP_DOWN = {
-    "vyr.tasks.queued": ("{task}", "Tasks accepted and not yet running."),
-    "vyr.tasks.running": ("{task}", "Tasks running now."),
+    "vyr.task.queued": ("{task}", "Tasks accepted and not yet running."),
+    "vyr.task.running": ("{task}", "Tasks running now."),
 }
 
 
@@ -99,7 +121,7 @@ class MetricsRecorder:
         self._counters: dict[tuple[str, Attributes], float] = {
             (name, ()): 0
             for name in (
-                "vyr.tasks.submitted",
+                "vyr.task.submitted",
                 "vyr.compile_cache.hits",
                 "vyr.compile_cache.misses",
             )
@@ -135,7 +157,7 @@ class MetricsRecorder:
     def task_ended(self, result: TaskResult) -> None:
         """Everything one ended task contributes."""
         phases, usage = result.phases, result.usage
-        self.add("vyr.tasks.finished", 1, (("vyr.task.status", result.status),))
+        self.add("vyr.task.finished", 1, (("vyr.task.status", result.status),))
         if usage.get("cold") and phases.get("artifact_ready"):
             self.add(
                 "vyr.compile_cache.misses" if usage.get("compiled") else "vyr.compile_cache.hits"
@@ -185,8 +207,8 @@ class MetricsRecorder:
                 )
             )
         queued, running = self._in_flight()
-        points.append(MetricPoint("vyr.tasks.queued", "updowncounter", queued, unix_nanos=now))
-        points.append(MetricPoint("vyr.tasks.running", "updowncounter", running, unix_nanos=now))
+        points.append(MetricPoint("vyr.task.queued", "updowncounter", queued, unix_nanos=now))
+        points.append(MetricPoint("vyr.task.running", "updowncounter", running, unix_nanos=now))
         return sorted(points, key=lambda p: (p.name, sorted(p.attributes.items())))
 
     def bind_meter(self, meter: Any) -> None:
@@ -208,7 +230,10 @@ class MetricsRecorder:
             meter.create_observable_up_down_counter(
                 name, [counter_callback(name)], unit=unit, description=description
             )
-        for name, (unit, description) in HISTOGRAMS.items():
+        for name, (unit, description, boundaries) in HISTOGRAMS.items():
             self._otel_histograms[name] = meter.create_histogram(
-                name, unit=unit, description=description
+                name,
+                unit=unit,
+                description=description,
+                explicit_bucket_boundaries_advisory=boundaries,
             )

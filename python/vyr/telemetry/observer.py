@@ -21,6 +21,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import SpanKind
 
+from vyr import _exit
 from vyr.telemetry.config import Settings
 from vyr.telemetry.hub import Hub
 from vyr.telemetry.metrics import MetricPoint, MetricsRecorder
@@ -33,6 +34,8 @@ _TRACE_ID_LIMIT = (1 << 64) - 1  # TraceIdRatioBased compares the trace id's low
 VERIFICATION_ERRORS = frozenset(
     {"InvalidSignature", "UntrustedSigner", "DigestMismatch", "InvalidManifest", "InvalidModule"}
 )
+NOT_ENDED = frozenset({"queued", "running"})
+CALLBACK_POLL_S = 0.002
 
 
 class TaskObserver:
@@ -52,7 +55,8 @@ class TaskObserver:
         self._ratio_bound = _root_ratio_bound(self._sampler)
         self._list_artifacts = list_artifacts
         self._signers: dict[str, str] = {}
-        self._in_flight: dict[str, Any] = {}
+        # Observed tasks whose end has not been processed yet: id -> (handle, context).
+        self._in_flight: dict[str, tuple[Any, TraceContext]] = {}
         self._ended: queue.SimpleQueue[tuple[Any, TraceContext] | None] = queue.SimpleQueue()
         self.lost = 0  # ended tasks dropped because the telemetry thread fell too far behind
         self.metrics = MetricsRecorder(self._queued_running, self._extra_counters)
@@ -69,6 +73,7 @@ class TaskObserver:
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="vyr-telemetry", daemon=True)
         self._thread.start()
+        _exit.close_at_exit(self, _exit.OBSERVERS)
 
     # -- the Runtime's hook ----------------------------------------------------------------------
     def submitting(self) -> TraceContext | None:
@@ -84,7 +89,7 @@ class TaskObserver:
             sampled = (trace_id & _TRACE_ID_LIMIT) < self._ratio_bound
         elif self._sampler is not None:
             sampled = self._sampler.should_sample(
-                parent, trace_id, ROOT, SpanKind.SERVER
+                parent, trace_id, ROOT, SpanKind.INTERNAL
             ).decision.is_sampled()
         else:
             sampled = False
@@ -93,6 +98,7 @@ class TaskObserver:
         context = TraceContext(time.time_ns(), format(trace_id, "032x"), sampled=sampled)
         if caller.is_valid:
             context.parent_span_id = format(caller.span_id, "016x")
+            context.parent_remote = caller.is_remote
             context.trace_state = caller.trace_state.to_header() if caller.trace_state else ""
         return context
 
@@ -101,8 +107,8 @@ class TaskObserver:
         if context is None:
             return
         if self.record_all:
-            self.metrics.add("vyr.tasks.submitted")
-            self._in_flight[handle.id] = handle
+            self.metrics.add("vyr.task.submitted")
+        self._in_flight[handle.id] = (handle, context)
         pending, limit = self._ended, self.settings.pending_tasks
 
         def ended() -> None:  # on a Rust worker thread, holding the GIL: keep it tiny
@@ -111,13 +117,14 @@ class TaskObserver:
                 pending.put((handle, context))
             else:
                 self.lost += 1
+                self._in_flight.pop(handle.id, None)
 
         handle.on_end(ended)
 
     def refused(self, context: TraceContext | None, error: BaseException) -> None:
         """The core refused the submit at once."""
         if context is not None and self.record_all:
-            self.metrics.add("vyr.tasks.refused", 1, (("error.type", type(error).__name__),))
+            self.metrics.add("vyr.task.refused", 1, (("error.type", type(error).__name__),))
 
     def artifact_stored(self, artifact: Artifact) -> None:
         """Remembers the signer of a stored artifact."""
@@ -192,7 +199,7 @@ class TaskObserver:
         return signer
 
     def _queued_running(self) -> tuple[int, int]:
-        statuses = [handle.status for handle in list(self._in_flight.values())]
+        statuses = [handle.status for handle, _ in list(self._in_flight.values())]
         return statuses.count("queued"), statuses.count("running")
 
     def _extra_counters(self) -> list[tuple[str, tuple[tuple[str, str], ...], float]]:
@@ -207,22 +214,43 @@ class TaskObserver:
         ]
 
     def flush(self, timeout_s: float = 10.0) -> None:
-        """Waits until every task that ended so far was processed, then flushes the exporters."""
-        done = threading.Event()
-        self._ended.put((_Marker(done), TraceContext(0)))
-        deadline = time.monotonic() + timeout_s
-        # Poll so a telemetry thread that already stopped cannot hold the caller for the timeout.
-        while not done.wait(0.05) and self._thread.is_alive() and time.monotonic() < deadline:
-            pass
-        if self.telemetry is not None:
-            self.telemetry.flush(timeout_s)
-
-    def close(self) -> None:
-        """Processes what is pending and stops the thread (the exporters stay with `Telemetry`)."""
+        """Waits until every task that ended so far was processed, then flushes the exporters
+        (at most `timeout_s` in all; less while the process exits)."""
+        deadline = time.monotonic() + _exit.remaining(timeout_s)
         if not self._stopping:
-            self._stopping = True
-            self._ended.put(None)
-            self._thread.join(10)
+            self._await_end_callbacks(deadline)
+            done = threading.Event()
+            self._ended.put((_Marker(done), TraceContext(0)))
+            # Poll so a telemetry thread that already stopped cannot hold the caller.
+            while not done.wait(0.05) and self._thread.is_alive() and time.monotonic() < deadline:
+                pass
+        if self.telemetry is not None:
+            self.telemetry.flush(max(0.0, deadline - time.monotonic()))
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Processes what is pending and stops the thread (the exporters stay with `Telemetry`);
+        waits at most `timeout_s` (less while the process exits). Idempotent."""
+        if self._stopping:
+            return
+        deadline = time.monotonic() + _exit.remaining(timeout_s)
+        self._await_end_callbacks(deadline)
+        self._stopping = True
+        self._ended.put(None)
+        self._thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _await_end_callbacks(self, deadline: float) -> None:
+        # The core wakes a task's waiters before it runs the task's end callbacks, so a task can
+        # be over (`wait()` returned) while its end has not reached this observer yet: give
+        # those callbacks until `deadline`. Tasks still queued or running are not waited for.
+        while time.monotonic() < deadline:
+            late = [
+                handle
+                for handle, context in list(self._in_flight.values())
+                if not context.delivered_ns and handle.status not in NOT_ENDED
+            ]
+            if not late:
+                return
+            time.sleep(CALLBACK_POLL_S)
 
 
 class _Marker:

@@ -1,16 +1,18 @@
 """`Telemetry`: the OpenTelemetry SDK wired once from the environment (resource, sampler,
-the span batch processor in front of the OTLP exporter, metric reader). The observer uses what
-it hands out (`sampler`, `processor`, `meter`).
+attribute limits, the span processor in front of the OTLP link and/or the console, metric
+readers). The observer uses what it hands out (`sampler`, `processor`, `meter`).
 """
 
 from __future__ import annotations
 
-import atexit
 import os
+import sys
 import threading
+import time
 from typing import Any
 
-from vyr.telemetry.config import Settings, protocol
+from vyr import _exit
+from vyr.telemetry.config import Settings
 
 _DEFAULT: Telemetry | None = None
 _DEFAULT_LOCK = threading.Lock()
@@ -31,8 +33,8 @@ def _resource() -> Any:
 class Telemetry:
     """Span and metric export for the nodes of this process.
 
-    `sampler` overrides `OTEL_TRACES_SAMPLER`; `send` (an encoded-request sender) and
-    `metric_exporter` override the OTLP exporters (tests, benchmarks).
+    `sampler` overrides `OTEL_TRACES_SAMPLER`; `link` (an object with `links.Link`'s `send`,
+    `close` and `timeout_s`) and `metric_exporter` override the OTLP ones (tests, benchmarks).
     """
 
     def __init__(
@@ -40,7 +42,7 @@ class Telemetry:
         settings: Settings | None = None,
         *,
         sampler: Any = None,
-        send: Any = None,
+        link: Any = None,
         metric_exporter: Any = None,
     ) -> None:
         self.settings = settings or Settings.from_env()
@@ -49,13 +51,31 @@ class Telemetry:
         self.processor: Any = None
         self.sampler: Any = None
         self.meter: Any = None
-        resource = (
-            _resource() if (self.settings.export_traces or self.settings.export_metrics) else None
-        )
+        self.resource: Any = None
+        if self.settings.export_traces or self.settings.export_metrics:
+            self.resource = _resource()
         if self.settings.export_traces:
-            from opentelemetry.sdk.trace import TracerProvider
+            self._wire_traces(sampler, link)
+        if self.settings.export_metrics:
+            self._wire_metrics(metric_exporter)
 
-            from vyr.telemetry.export import CountingBatchProcessor, otlp_sender
+    def _wire_traces(self, sampler: Any, link: Any) -> None:
+        from opentelemetry.sdk.trace import TracerProvider
+
+        from vyr.telemetry.otlp import AttributeLimits
+
+        limits = AttributeLimits.from_env()
+        # The provider resolves OTEL_TRACES_SAMPLER and carries the resource; spans do not go
+        # through it (the processor encodes span records itself: see otlp.py). Its exit hook is
+        # off: `vyr._exit` closes everything in order, within the exit budget.
+        self.tracer_provider = TracerProvider(
+            resource=self.resource, sampler=sampler, shutdown_on_exit=False
+        )
+        self.sampler = self.tracer_provider.sampler
+        processors: list[Any] = []
+        if "otlp" in self.settings.trace_exporters:
+            from vyr.telemetry.export import CountingBatchProcessor
+            from vyr.telemetry.links import open_link
             from vyr.telemetry.otlp import resource_to_proto
             from vyr.telemetry.spool import Spool
 
@@ -64,24 +84,57 @@ class Telemetry:
                 if self.settings.spool_dir
                 else None
             )
-            # The provider resolves OTEL_TRACES_SAMPLER and carries the resource; spans do not
-            # go through it (the processor encodes span records itself: see otlp.py).
-            self.tracer_provider = TracerProvider(resource=resource, sampler=sampler)
-            self.processor = CountingBatchProcessor(
-                send or otlp_sender(), resource_to_proto(resource.attributes), spool
+            processors.append(
+                CountingBatchProcessor(
+                    link or open_link("traces"),
+                    resource_to_proto(self.resource.attributes),
+                    spool,
+                    limits,
+                )
             )
-            self.sampler = self.tracer_provider.sampler
-        if self.settings.export_metrics:
-            from opentelemetry.sdk.metrics import MeterProvider
-            from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+        if "console" in self.settings.trace_exporters:
+            from vyr.telemetry.console import ConsoleSpanWriter
 
-            reader = PeriodicExportingMetricReader(metric_exporter or _otlp_metric_exporter())
-            self.meter_provider = MeterProvider(resource=resource, metric_readers=[reader])
-            self.meter = self.meter_provider.get_meter("vyr.telemetry")
+            processors.append(ConsoleSpanWriter(self.resource, limits))
+        if len(processors) == 1:
+            self.processor = processors[0]
+        else:
+            from vyr.telemetry.console import Fanout
+
+            self.processor = Fanout(processors)
+
+    def _wire_metrics(self, metric_exporter: Any) -> None:
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import (
+            ConsoleMetricExporter,
+            PeriodicExportingMetricReader,
+        )
+
+        from vyr.telemetry.otlp import SCHEMA_URL, SCOPE_NAME
+
+        exporters = []
+        if metric_exporter is not None:
+            exporters.append(metric_exporter)
+        elif "otlp" in self.settings.metric_exporters:
+            from vyr.telemetry.links import open_link
+            from vyr.telemetry.metric_export import LinkMetricExporter
+
+            exporters.append(LinkMetricExporter(open_link("metrics")))
+        if "console" in self.settings.metric_exporters:
+            exporters.append(ConsoleMetricExporter(out=sys.stderr))
+        readers = [PeriodicExportingMetricReader(exporter) for exporter in exporters]
+        self.meter_provider = MeterProvider(
+            resource=self.resource, metric_readers=readers, shutdown_on_exit=False
+        )
+        import vyr
+
+        self.meter = self.meter_provider.get_meter(
+            SCOPE_NAME, vyr.__version__, schema_url=SCHEMA_URL
+        )
 
     @classmethod
     def default(cls) -> Telemetry:
-        """The process-wide instance from the environment, made once, flushed at exit; its
+        """The process-wide instance from the environment, made once, shut down at exit; its
         meter provider becomes the global one unless the application set its own. (Its tracer
         provider does not: VYR exports its span records itself, so spans an application made
         through that provider would go nowhere. Applications bring their own.)"""
@@ -93,7 +146,7 @@ class Telemetry:
                     from opentelemetry import metrics
 
                     metrics.set_meter_provider(_DEFAULT.meter_provider)
-                atexit.register(_DEFAULT.shutdown)
+                _exit.close_at_exit(_DEFAULT, _exit.PIPELINES)
             return _DEFAULT
 
     def span_counters(self) -> list[tuple[str, tuple[tuple[str, str], ...], float]]:
@@ -101,31 +154,28 @@ class Telemetry:
         return self.processor.counters() if self.processor is not None else []
 
     def flush(self, timeout_s: float = 10.0) -> None:
-        """Sends what is queued now (spans, then a metric collection)."""
+        """Sends what is queued now (spans, then a metric collection), within `timeout_s`."""
+        deadline = time.monotonic() + _exit.remaining(timeout_s)
         if self.processor is not None:
             self.processor.force_flush(int(timeout_s * 1000))
         if self.meter_provider is not None:
-            self.meter_provider.force_flush(int(timeout_s * 1000))
+            left = max(0.0, deadline - time.monotonic())
+            self.meter_provider.force_flush(int(left * 1000))
 
-    def shutdown(self) -> None:
-        """Flushes and stops the exporters (idempotent)."""
+    def shutdown(self, timeout_s: float = 30.0) -> None:
+        """Sends what is queued and stops the exporters, within `timeout_s` (less while the
+        process exits); idempotent."""
+        deadline = time.monotonic() + _exit.remaining(timeout_s)
         if self.processor is not None:
-            self.processor.shutdown()
+            self.processor.shutdown(timeout_s)
         if self.tracer_provider is not None:
             self.tracer_provider.shutdown()
             self.tracer_provider = None
         if self.meter_provider is not None:
-            self.meter_provider.shutdown()
+            left = max(0.0, deadline - time.monotonic())
+            self.meter_provider.shutdown(timeout_millis=left * 1000)
             self.meter_provider = None
 
-
-def _otlp_metric_exporter() -> Any:
-    if protocol("metrics") == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-
-        return OTLPMetricExporter()
-    from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
-        OTLPMetricExporter as HttpMetricExporter,
-    )
-
-    return HttpMetricExporter()
+    def close(self) -> None:
+        """`shutdown()` (what the exit sequence calls)."""
+        self.shutdown()

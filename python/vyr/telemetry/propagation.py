@@ -22,11 +22,16 @@ def outgoing_metadata() -> list[tuple[str, str]] | None:
 
 def attach_incoming(metadata: Iterable[tuple[str, Any]] | None) -> object | None:
     """Makes the caller's trace context (from gRPC metadata) current; returns the token for
-    `detach`, or None when the call carried no `traceparent`."""
+    `detach`, or None when the call carried no `traceparent` or the call already has its own
+    server span (`telemetry/rpc.py`), which is then the parent and itself the caller's child."""
     carrier = {key: value for key, value in (metadata or ()) if isinstance(value, str)}
     if "traceparent" not in carrier:
         return None
-    from opentelemetry import context, propagate
+    from opentelemetry import context, propagate, trace
+
+    current = trace.get_current_span().get_span_context()
+    if current.is_valid and not current.is_remote:
+        return None
 
     return context.attach(propagate.extract(carrier))
 

@@ -3,7 +3,8 @@
 The same records feed the streams (`stream_traces`) and, for sampled tasks, the OTLP export
 (`otlp.py` encodes them as OTLP with their explicit times).
 
-    vyr.submit (server)        submit call .. result delivered
+    vyr.submit (internal)      submit call .. result delivered (its parent: the caller's span,
+                               or the Control API call's server span on the daemon)
       vyr.artifact.load        queued .. artifact ready (verify + compile, or the cached module)
       vyr.instantiate          scheduled (run slot and state turn granted) .. instantiated;
                                the wait before it is the attribute vyr.task.queue_wait_ns
@@ -40,6 +41,7 @@ class SpanRecord:
     status_message: str = ""
     task_id: str = ""
     cursor: int = 0  # the trace history position of this span's task (resume after it)
+    parent_remote: bool = False  # the parent span is another process's (W3C traceparent)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON line `vyr traces --json` prints."""
@@ -68,6 +70,7 @@ class TraceContext:
     parent_span_id: str = ""
     sampled: bool = False
     trace_state: str = ""  # the caller's W3C tracestate, carried on by the exported spans
+    parent_remote: bool = False  # the parent span came from another process
     delivered_ns: int = 0  # set by the end callback
 
 
@@ -148,10 +151,10 @@ def build_task_spans(
         min(context.submit_ns or queued, queued),
         delivered,
         task_attributes(result, signer),
-        kind="server",
         status="error" if failed else "ok",
         status_message=result.reason if failed else "",
         task_id=result.id,
+        parent_remote=context.parent_remote,
     )
     spans = [root]
 
@@ -173,7 +176,7 @@ def build_task_spans(
             record.attributes["error.type"] = error_type
         spans.append(record)
 
-    load = {
+    load: dict[str, AttributeValue] = {
         "vyr.artifact.digest": result.artifact,
         "vyr.artifact.cache": "miss" if result.usage.get("cold") else "hit",
         "vyr.artifact.compiled": bool(result.usage.get("compiled")),
