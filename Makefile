@@ -94,8 +94,9 @@ $(VENV)/.hostile-deps: $(VENV)/.deps pyproject.toml
 
 hostile: build workloads/build/.stamp $(VENV)/.hostile-deps ## hostile suite, short: tests/hostile + 30 s per fuzzer (HOSTILE_FUZZ_S)
 	nice -n 10 $(PY) -m pytest tests/hostile -q
-	cd rust/vyr-core && for target in manifest digest; do \
-		RUSTC_BOOTSTRAP=1 nice -n 10 cargo fuzz run -O $$target -- -max_total_time=$(HOSTILE_FUZZ_S) || exit 1; done
+	cd rust/vyr-core && for target in manifest digest; do mkdir -p fuzz/corpus/$$target && \
+		RUSTC_BOOTSTRAP=1 nice -n 10 cargo fuzz run -O $$target fuzz/corpus/$$target \
+		$$(ls -d fuzz/seeds/$$target 2>/dev/null) -- -max_total_time=$(HOSTILE_FUZZ_S) || exit 1; done
 	nice -n 10 $(PY) -m hostile.fuzz_bundle -max_total_time=$(HOSTILE_FUZZ_S) build/hostile/bundle-corpus
 
 hostile-long: build workloads/build/.stamp $(VENV)/.hostile-deps ## hostile suite, long: 10,000 mutations, 2,000 random modules, 220 kill -9s, 300 stops under load

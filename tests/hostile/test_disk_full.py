@@ -22,7 +22,7 @@ import pytest
 from hostile.faults import fill_up, small_tmpfs
 from tests.integration.daemon_harness import Daemon, Signed, sign_guests, start_daemon
 
-CALL_LIMIT_S = 15.0  # a call that has not answered by then is a hang
+CALL_LIMIT_S = 10.0  # a call that has not answered by then is a hang
 RECOVERY_S = 15.0
 FULL_WORDS = ("space", "full", "enospc")
 
