@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,8 +56,3 @@ def drop_file_permission_override() -> None:
     for capability in _DAC_CAPABILITIES:
         if libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
-
-
-def can_mount() -> bool:
-    """Whether this process may mount file systems (root with CAP_SYS_ADMIN)."""
-    return os.geteuid() == 0
