@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.daemon import Daemon
 from hostile.guests import build_all
-from tests.integration.daemon_harness import Daemon
 
 
 @pytest.fixture(scope="session")

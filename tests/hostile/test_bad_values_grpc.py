@@ -17,7 +17,8 @@ import pytest
 from vyr.api.v0 import control_pb2 as pb
 from vyr.api.v0 import control_pb2_grpc as pb_grpc
 
-from tests.integration.daemon_harness import Daemon, sign_guests, start_daemon
+from harness.daemon import Daemon, start_daemon
+from harness.guests import sign_guests
 
 ITEM_4 = "issue 13 item 4: bad values over gRPC give INTERNAL or UNKNOWN"
 GARBAGE = b"\xff\xff\xff\xff"

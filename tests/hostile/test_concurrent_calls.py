@@ -18,7 +18,8 @@ import pytest
 from vyr.api.v0 import control_pb2 as pb
 from vyr.api.v0 import control_pb2_grpc as pb_grpc
 
-from tests.integration.daemon_harness import Daemon, sign_guests, start_daemon
+from harness.daemon import Daemon, start_daemon
+from harness.guests import sign_guests
 
 ITEM_10 = "issue 13 item 10: callers over the limit get a bare CANCELLED"
 CALLS = 2000

@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 
+from harness.daemon import Daemon, start_daemon
+from harness.guests import Signed, sign_guests
 from hostile.faults import fill_up, small_tmpfs
-from tests.integration.daemon_harness import Daemon, Signed, sign_guests, start_daemon
 
 CALL_LIMIT_S = 10.0  # a call that has not answered by then is a hang
 RECOVERY_S = 15.0

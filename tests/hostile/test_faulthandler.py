@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.daemon_harness import Daemon, start_daemon
+from harness.daemon import Daemon, start_daemon
 
 TRAPS = {"trap_unreachable": "unreachable_code_reached", "stack_overflow": "stack_overflow"}
 

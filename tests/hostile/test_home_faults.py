@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.daemon import Daemon, DaemonFailed, start_daemon
+from harness.guests import Signed, sign_guests
 from hostile.faults import drop_file_permission_override
-from tests.integration.daemon_harness import Daemon, DaemonFailed, Signed, sign_guests, start_daemon
 
 COMMAND_LIMIT_S = 30
 # Runs `python -m vyr ARGS...` without root's permission override (for start_daemon's command).

@@ -17,7 +17,8 @@ import pytest
 from vyr.errors import VyrError
 from vyr.types import Resources
 
-from tests.integration.daemon_harness import Daemon, Signed, sign_guests, start_daemon
+from harness.daemon import Daemon, start_daemon
+from harness.guests import Signed, sign_guests
 
 ITEM_5 = "issue 13 item 5: a reused idempotency key with another request returns the first task"
 REUSED = "idempotency key reused with a different request"

@@ -26,7 +26,8 @@ import pytest
 from vyr.api.v0 import control_pb2 as pb
 from vyr.api.v0 import control_pb2_grpc as pb_grpc
 
-from tests.integration.daemon_harness import Daemon, DaemonFailed, Signed, sign_guests, start_daemon
+from harness.daemon import Daemon, DaemonFailed, start_daemon
+from harness.guests import Signed, sign_guests
 
 ITEM_9 = "issue 13 item 9: "
 TOKEN = "hostile-suite-token-0123456789"

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.daemon_harness import Daemon, Signed, sign_guests, start_daemon
+from harness.daemon import Daemon, start_daemon
+from harness.guests import Signed, sign_guests
 
 ITEM_8 = "issue 13 item 8: kill -9 leftovers (.tmp blobs, .write-* cache files) are never removed"
 
