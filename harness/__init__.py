@@ -7,6 +7,8 @@
 - `harness.otlp`: a real OTLP receiver (gRPC and HTTP) that decodes what arrives, in this
   process or in its own (`python -m harness.otlp`).
 - `harness.stats`: nearest-rank percentiles.
+- `harness.grpc_server`: a `grpc.aio` server in this process (the daemon's interceptors in front
+  of a test's own servicer).
 
 It is imported from the repository root: pytest adds the root to the import path (`pythonpath`
 in pyproject.toml) and scripts run as modules from there (`python -m environments.run`), so no

@@ -13,17 +13,11 @@ import re
 import threading
 from pathlib import Path
 
-from vyr.errors import DigestMismatch, InvalidDigest, NotFound
+from vyr.errors import BlobNotFound, DigestMismatch, InvalidDigest
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _KNOWN_LIMIT = 65536  # digests remembered as stored, so a repeated output costs no stat call
 EMPTY_DIGEST = "sha256:" + hashlib.sha256(b"").hexdigest()
-
-
-class BlobNotFound(NotFound):
-    """No blob with that digest is stored on this node."""
-
-    hint = "upload the input first (vyr.Client does this for inputs over 1 MiB)"
 
 
 def digest_of(data: bytes) -> str:

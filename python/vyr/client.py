@@ -6,7 +6,10 @@
 Endpoints: `unix:PATH`, `https://HOST:PORT` (TLS), `http://HOST:PORT` (a daemon started with
 --insecure). Credentials come from arguments or the environment: `VYR_TOKEN_FILE` (bearer
 token), `VYR_CA_FILE` (CA bundle that signed the daemon's certificate), `VYR_CLIENT_CERT` and
-`VYR_CLIENT_KEY` (mTLS).
+`VYR_CLIENT_KEY` (mTLS). Channels, retries and error translation: `vyr.transport`.
+
+Deadlines: every call that answers at once gets `call_timeout` (default 60 s); uploads, streams
+and the calls that wait for a task (`run`, `wait_task`) are bounded by the caller instead.
 """
 
 from __future__ import annotations
@@ -15,16 +18,15 @@ import hashlib
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import grpc
 
-from vyr import errors
+from vyr import errors, transport
 from vyr.api import convert
 from vyr.api.v0 import control_pb2 as pb
 from vyr.api.v0 import control_pb2_grpc as pb_grpc
-from vyr.errors import InvalidArgument, VyrError
+from vyr.errors import AuthenticationFailed, ConnectionFailed, InvalidArgument
 from vyr.telemetry import propagation, wire
 from vyr.types import Artifact, Resources, State, StateBinding, TaskResult
 
@@ -35,21 +37,12 @@ if TYPE_CHECKING:
 
 CHUNK_BYTES = 1 << 20
 INLINE_INPUT_BYTES = 1 << 20
-_MAX_RECEIVE = 256 << 20
-
-
-class ConnectionFailed(VyrError):
-    """The daemon could not be reached."""
-
-    grpc_status = "UNAVAILABLE"
-    hint = "is 'vyr daemon' running? check --endpoint / VYR_ENDPOINT"
-
-
-class AuthenticationFailed(VyrError):
-    """The daemon refused the caller's credentials."""
-
-    grpc_status = "UNAUTHENTICATED"
-    hint = "set VYR_TOKEN_FILE (bearer token) or VYR_CLIENT_CERT/VYR_CLIENT_KEY (mTLS)"
+DEFAULT_CALL_TIMEOUT_S = 60.0
+LIST_PAGE_SIZE = 1000
+_UNBOUNDED = None  # the deadline of calls bounded by their caller (uploads, streams, waits)
+_CALL_TIMEOUT: Any = object()  # "this client's call_timeout"
+# Defined in vyr.errors (the one hierarchy); still importable from here.
+__all__ = ["AuthenticationFailed", "Client", "ConnectionFailed", "RemoteTask"]
 
 
 class RemoteTask:
@@ -83,7 +76,8 @@ class RemoteTask:
 
 
 class Client:
-    """A connection to `vyr daemon` at `endpoint`."""
+    """A connection to `vyr daemon` at `endpoint`. `call_timeout`: the deadline, in seconds, of
+    each call that answers at once (None: no deadline)."""
 
     def __init__(
         self,
@@ -93,9 +87,13 @@ class Client:
         ca_file: str | os.PathLike[str] | None = None,
         client_cert: str | os.PathLike[str] | None = None,
         client_key: str | os.PathLike[str] | None = None,
+        call_timeout: float | None = DEFAULT_CALL_TIMEOUT_S,
     ) -> None:
+        if call_timeout is not None and not call_timeout > 0:
+            raise InvalidArgument(f"call_timeout {call_timeout!r}: expected seconds > 0, or None")
         self.endpoint = endpoint
-        self._channel = _open_channel(
+        self.call_timeout = call_timeout
+        self._channel = transport.open_channel(
             endpoint,
             token_file=token_file or os.environ.get("VYR_TOKEN_FILE"),
             ca_file=ca_file or os.environ.get("VYR_CA_FILE"),
@@ -118,7 +116,9 @@ class Client:
             for offset in range(0, len(module), CHUNK_BYTES):
                 yield pb.PutArtifactRequest(chunk=module[offset : offset + CHUNK_BYTES])
 
-        return convert.artifact_from_proto(self._call(self._stub.PutArtifact, messages()))
+        return convert.artifact_from_proto(
+            self._call(self._stub.PutArtifact, messages(), timeout=_UNBOUNDED)
+        )
 
     def put_module_file(
         self,
@@ -145,7 +145,7 @@ class Client:
             for offset in range(0, len(data), CHUNK_BYTES):
                 yield pb.PutInputRequest(chunk=data[offset : offset + CHUNK_BYTES])
 
-        return str(self._call(self._stub.PutInput, messages()).digest)
+        return str(self._call(self._stub.PutInput, messages(), timeout=_UNBOUNDED).digest)
 
     # -- tasks ------------------------------------------------------------------------------
     def submit_task(
@@ -191,10 +191,9 @@ class Client:
     def _submit(self, request: pb.SubmitTaskRequest) -> pb.SubmitTaskResponse:
         # The caller's current span (if it uses OpenTelemetry) becomes the task's parent.
         metadata = propagation.outgoing_metadata()
-        try:
-            return self._stub.SubmitTask(request, metadata=metadata)
-        except grpc.RpcError as error:
-            raise _translate(error, self.endpoint) from None
+        # With `wait` the call lasts as long as the task: the task's own deadline bounds it.
+        timeout = _UNBOUNDED if request.wait else self.call_timeout
+        return self._call(self._stub.SubmitTask, request, timeout=timeout, metadata=metadata)
 
     def _input_ref(self, input_ref: bytes | str) -> pb.InputRef:
         if isinstance(input_ref, str):
@@ -242,14 +241,23 @@ class Client:
     def wait_task(self, task_id: str, timeout: float | None = None) -> TaskResult:
         """Waits for a task by id (raises `WaitTimeout` after `timeout` seconds)."""
         request = pb.WaitTaskRequest(task_id=task_id, include_output=True)
+        deadline = _UNBOUNDED
         if timeout is not None:
             request.timeout_ms = max(1, round(timeout * 1000))
-        return convert.task_from_proto(self._call(self._stub.WaitTask, request))
+            # Room past `timeout` for the daemon's own WaitTimeout to arrive.
+            deadline = timeout + self.call_timeout if self.call_timeout else _UNBOUNDED
+        return convert.task_from_proto(self._call(self._stub.WaitTask, request, timeout=deadline))
 
     def list_tasks(self) -> list[TaskResult]:
-        """Known tasks, oldest first (without output)."""
-        response = self._call(self._stub.ListTasks, pb.ListTasksRequest())
-        return [convert.task_from_proto(t) for t in response.tasks]
+        """Known tasks, oldest first (without output): every page of `ListTasks`."""
+        tasks: list[TaskResult] = []
+        request = pb.ListTasksRequest(page_size=LIST_PAGE_SIZE)
+        while True:
+            response = self._call(self._stub.ListTasks, request)
+            tasks.extend(convert.task_from_proto(t) for t in response.tasks)
+            if not response.next_page_token:
+                return tasks
+            request.page_token = response.next_page_token
 
     def _get(self, task_id: str, *, include_output: bool) -> TaskResult:
         request = pb.GetTaskRequest(task_id=task_id, include_output=include_output)
@@ -345,6 +353,7 @@ class Client:
     def _stream(
         self, method: Any, request: Any, convert_item: Any, stop: threading.Event | None
     ) -> Iterator[Any]:
+        # No deadline: a stream lasts until the caller stops it (`stop`, or leaving the loop).
         call = method(request)
         if stop is not None:
 
@@ -360,7 +369,7 @@ class Client:
                 yield convert_item(message)
         except grpc.RpcError as error:
             if error.code() != grpc.StatusCode.CANCELLED:  # type: ignore[attr-defined]
-                raise _translate(error, self.endpoint) from None
+                raise transport.translate(error, self.endpoint) from None
         finally:
             call.cancel()
 
@@ -375,83 +384,22 @@ class Client:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _call(self, method: Any, request: Any) -> Any:
+    def _call(
+        self,
+        method: Any,
+        request: Any,
+        *,
+        timeout: float | None = _CALL_TIMEOUT,
+        metadata: Any = None,
+    ) -> Any:
+        """One call with its deadline (`call_timeout` unless given) and errors as `VyrError`."""
+        if timeout is _CALL_TIMEOUT:
+            timeout = self.call_timeout
         try:
-            return method(request)
+            return method(request, timeout=timeout, metadata=metadata)
         except grpc.RpcError as error:
-            raise _translate(error, self.endpoint) from None
+            raise transport.translate(error, self.endpoint, timeout) from None
 
 
 def _binding(value: StateBinding | str) -> StateBinding:
     return StateBinding.parse(value) if isinstance(value, str) else value
-
-
-def _translate(error: grpc.RpcError, endpoint: str) -> VyrError:
-    """A gRPC error -> the `VyrError` class the daemon raised (or the closest by status)."""
-    code: grpc.StatusCode = error.code()  # type: ignore[attr-defined]
-    details: str = error.details() or code.name  # type: ignore[attr-defined]
-    trailing = dict(error.trailing_metadata() or ())  # type: ignore[attr-defined]
-    message, _, hint = details.partition("\nhint: ")
-    cls = getattr(errors, str(trailing.get("vyr-error", "")), None)
-    if not (isinstance(cls, type) and issubclass(cls, VyrError)):
-        cls = _BY_STATUS.get(code.name, VyrError)
-        if cls is ConnectionFailed and "failed to connect" in message.lower():
-            message = f"cannot reach the daemon at {endpoint}: {message}"
-    result = cls(message)
-    if hint:
-        result.hint = hint
-    if cls is VyrError:
-        result.grpc_status = code.name
-    return result
-
-
-_BY_STATUS: dict[str, type[VyrError]] = {
-    "INVALID_ARGUMENT": errors.InvalidArgument,
-    "NOT_FOUND": errors.NotFound,
-    "PERMISSION_DENIED": AuthenticationFailed,
-    "UNAUTHENTICATED": AuthenticationFailed,
-    "RESOURCE_EXHAUSTED": errors.CapacityExceeded,
-    "UNAVAILABLE": ConnectionFailed,
-    "DEADLINE_EXCEEDED": errors.WaitTimeout,
-    "INTERNAL": errors.InternalError,
-}
-
-
-def _open_channel(
-    endpoint: str,
-    *,
-    token_file: str | os.PathLike[str] | None,
-    ca_file: str | os.PathLike[str] | None,
-    client_cert: str | os.PathLike[str] | None,
-    client_key: str | os.PathLike[str] | None,
-) -> grpc.Channel:
-    options = [("grpc.max_receive_message_length", _MAX_RECEIVE)]
-    if endpoint.startswith("unix:"):
-        return grpc.insecure_channel(endpoint, options=options)
-    if endpoint.startswith(("http://", "tcp://")):
-        return grpc.insecure_channel(endpoint.split("://", 1)[1], options=options)
-    if not endpoint.startswith("https://"):
-        raise InvalidArgument(
-            f"endpoint {endpoint!r}: expected unix:PATH, https://HOST:PORT or http://HOST:PORT"
-        )
-    target = endpoint.removeprefix("https://").rstrip("/")
-    if (client_cert is None) != (client_key is None):
-        raise InvalidArgument("mTLS needs both VYR_CLIENT_CERT and VYR_CLIENT_KEY")
-    credentials = grpc.ssl_channel_credentials(
-        root_certificates=_read(ca_file, "CA file") if ca_file else None,
-        private_key=_read(client_key, "client key") if client_key else None,
-        certificate_chain=_read(client_cert, "client certificate") if client_cert else None,
-    )
-    if token_file:
-        token = _read(token_file, "token file").decode().strip()
-        credentials = grpc.composite_channel_credentials(
-            credentials, grpc.access_token_call_credentials(token)
-        )
-    return grpc.secure_channel(target, credentials, options=options)
-
-
-def _read(path: str | os.PathLike[str], what: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as error:
-        raise InvalidArgument(f"cannot read {what} {path}: {error.strerror}") from None

@@ -1,7 +1,9 @@
 """The one error hierarchy of VYR. Every error a user can see is a `VyrError`.
 
 Each class carries the gRPC status it maps to (by name, so this module imports nothing heavy)
-and, where the meaning matches, also subclasses the builtin a Python user would catch.
+and, where the meaning matches, also subclasses the builtin a Python user would catch. Over gRPC
+the class travels by name (`vyr.api.status`), so every class here must keep its name once
+released, and a class the daemon raises must be defined here, never next to the code raising it.
 """
 
 from __future__ import annotations
@@ -77,6 +79,12 @@ class ArtifactTooLarge(VyrError):
     grpc_status = "RESOURCE_EXHAUSTED"
 
 
+class InputTooLarge(VyrError):
+    """Uploaded input bytes are more than the node accepts (its `max_input_bytes`)."""
+
+    grpc_status = "RESOURCE_EXHAUSTED"
+
+
 class CapacityExceeded(VyrError):
     """The node is at a limit (queued tasks, state size)."""
 
@@ -97,6 +105,12 @@ class ArtifactNotFound(NotFound):
 
 class TaskNotFound(NotFound):
     """No task with that id is known."""
+
+
+class BlobNotFound(NotFound):
+    """No blob (uploaded input, task output) with that digest is stored on this node."""
+
+    hint = "upload the input first (vyr.Client does this for inputs over 1 MiB)"
 
 
 class StateNotFound(NotFound):
@@ -146,6 +160,20 @@ class StorageError(VyrError, OSError):
     """The node's home could not be read or written."""
 
     grpc_status = "INTERNAL"
+
+
+class ConnectionFailed(VyrError):
+    """The daemon could not be reached (not running, wrong endpoint, or a failed TLS handshake)."""
+
+    grpc_status = "UNAVAILABLE"
+    hint = "is 'vyr daemon' running? check --endpoint / VYR_ENDPOINT"
+
+
+class AuthenticationFailed(VyrError):
+    """The daemon refused the caller's credentials (no bearer token, or a wrong one)."""
+
+    grpc_status = "UNAUTHENTICATED"
+    hint = "set VYR_TOKEN_FILE (bearer token) or VYR_CLIENT_CERT/VYR_CLIENT_KEY (mTLS)"
 
 
 class InternalError(VyrError):

@@ -197,13 +197,15 @@ class Journal:
             ).fetchone()
         return row[0] if row else None
 
-    def recent(self, limit: int = 1000) -> list[dict[str, Any]]:
-        """The last `limit` tasks, oldest first."""
+    def page(self, after: int, limit: int) -> list[tuple[int, dict[str, Any]]]:
+        """Up to `limit` tasks recorded after position `after` (0: from the first), oldest
+        first, each with its position (for `ListTasks` paging)."""
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {_COLUMNS} FROM tasks ORDER BY seq DESC LIMIT ?", (limit,)
+                f"SELECT seq, {_COLUMNS} FROM tasks WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after, limit),
             ).fetchall()
-        return [_decode(row) for row in reversed(rows)]
+        return [(row[0], _decode(row[1:])) for row in rows]
 
     def unfinished(self) -> int:
         """How many rows are neither finished nor failed (0 after a clean drain)."""

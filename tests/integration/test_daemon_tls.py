@@ -114,8 +114,12 @@ def test_mutual_tls(tmp_path: Path, daemons) -> None:
         daemon.endpoint, ca_file=ca_cert_path, client_cert=client_cert, client_key=client_key
     ) as client:
         assert client.list_tasks() == []
-    with Client(daemon.endpoint, ca_file=ca_cert_path) as no_cert, pytest.raises(ConnectionFailed):
+    with (
+        Client(daemon.endpoint, ca_file=ca_cert_path) as no_cert,
+        pytest.raises(ConnectionFailed) as refused,
+    ):
         no_cert.list_tasks()
+    assert "VYR_CLIENT_CERT" in (refused.value.hint or ""), refused.value
 
 
 def test_plain_tcp_is_refused_without_insecure(tmp_path: Path, daemons) -> None:
@@ -144,3 +148,23 @@ def test_insecure_tcp_warns_loudly(tmp_path: Path, daemons) -> None:
     assert "INSECURE" in daemon.stderr
     with Client(daemon.endpoint) as client:
         assert client.list_states() == []
+
+
+def test_a_certificate_that_does_not_verify_gets_a_tls_hint(tmp_path: Path, daemons) -> None:
+    cert, key, _, _ = _issue(tmp_path, "server")
+    other, _, _, _ = _issue(tmp_path, "other")
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN)
+    token_file.chmod(0o600)
+    daemon = start_daemon(
+        tmp_path / "home",
+        "--listen", "tcp://127.0.0.1:0",
+        "--tls-cert", str(cert), "--tls-key", str(key), "--token-file", str(token_file),
+    )  # fmt: skip
+    daemons.append(daemon)
+    with Client(daemon.endpoint, ca_file=other, token_file=token_file) as client:
+        with pytest.raises(ConnectionFailed) as refused:
+            client.list_artifacts()
+    told = f"{refused.value} | {refused.value.hint}"
+    assert "TLS handshake" in str(refused.value), told
+    assert "running" not in told and "VYR_CA_FILE" in (refused.value.hint or ""), told

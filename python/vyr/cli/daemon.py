@@ -20,12 +20,14 @@ _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
     "listen",
     multiple=True,
     metavar="ADDR",
-    help="unix:PATH or tcp://HOST:PORT (repeatable). Default: unix:<home>/vyr.sock.",
+    help="unix:PATH or tcp://HOST:PORT, PORT 0..65535 (0: any free port; repeatable)."
+    " Default: unix:<home>/vyr.sock.",
 )
 @click.option(
     "--insecure",
     is_flag=True,
-    help="Allow plain-text, unauthenticated TCP (trusted networks only).",
+    help="Allow plain-text TCP (trusted networks only); with --token-file the token is still"
+    " required, but travels unencrypted.",
 )
 @click.option("--tls-cert", type=_FILE, help="Server certificate (PEM) for TCP listeners.")
 @click.option("--tls-key", type=_FILE, help="Server private key (PEM) for TCP listeners.")
@@ -86,6 +88,7 @@ def daemon(
       vyr daemon
       vyr daemon --listen tcp://0.0.0.0:7443 --tls-cert srv.pem --tls-key srv.key --token-file token
     """
+    from vyr.errors import InvalidArgument
     from vyr.server.app import ServerConfig, serve
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="vyr daemon: %(message)s")
@@ -103,4 +106,8 @@ def daemon(
         max_concurrent_rpcs=max_concurrent_rpcs,
         limits={"max_queued_tasks": max_queued_tasks} if max_queued_tasks else {},
     )
+    try:
+        config.addresses()  # a malformed --listen is a usage error (exit 2), found before start
+    except InvalidArgument as error:
+        raise click.UsageError(str(error), ctx) from None
     asyncio.run(serve(config))

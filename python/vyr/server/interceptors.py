@@ -1,9 +1,13 @@
-"""Server interceptors: authentication, the limit on calls in flight, and the one error mapping.
+"""Server interceptors: authentication, the limit on calls in flight, request decoding and
+range checks, and the one error mapping.
 
-Every handler is wrapped so that a `VyrError` becomes its `grpc_status` with its message (and
-hint), and anything else becomes `INTERNAL` with a generic message and an id that is logged with
-the traceback. Over TCP a bearer token, when configured, is checked first; unix-socket peers are
-trusted (the socket is mode 0600 in a private directory). The health service needs no token.
+Every handler is wrapped so that a `VyrError` ends the call with its status and a standard
+`google.rpc.Status` (`vyr.api.status`: ErrorInfo with the class name, the hint as a
+LocalizedMessage), and anything else becomes `INTERNAL` with a generic message and an incident
+id that is logged with the traceback. Over TCP a bearer token, when configured, is checked
+first (missing or wrong: `UNAUTHENTICATED`); unix-socket peers are trusted (the socket is mode
+0600 in a private directory). The health service needs no token. Requests that are not valid
+messages, or carry values out of range, are refused as `INVALID_ARGUMENT` (`server/requests.py`).
 
 The concurrent-call limit is counted here rather than left to grpc's `maximum_concurrent_rpcs`,
 whose refusal says only "Concurrent RPC limit exceeded!": a refused caller is told the limit,
@@ -16,29 +20,20 @@ from __future__ import annotations
 import hmac
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import grpc
 import grpc.aio
 
-from vyr.errors import CapacityExceeded, VyrError
+from vyr.api import status
+from vyr.errors import AuthenticationFailed, CapacityExceeded, InternalError, VyrError
+from vyr.server.requests import Check, Malformed, checked_stream, guarded_decoder
 
 log = logging.getLogger("vyr.server")
 
 _OPEN_METHODS = ("/grpc.health.v1.Health/",)
-ERROR_CLASS_KEY = "vyr-error"
-
-
-def status_of(error: VyrError) -> grpc.StatusCode:
-    """The gRPC status a `VyrError` maps to (its `grpc_status` attribute, by name)."""
-    return getattr(grpc.StatusCode, error.grpc_status, grpc.StatusCode.UNKNOWN)
-
-
-def error_message(error: VyrError) -> str:
-    """The message a client sees: the error, then its hint on a second line."""
-    hint = getattr(error, "hint", None)
-    return f"{error}\nhint: {hint}" if hint else str(error)
+_TOKEN_HINT = "set VYR_TOKEN_FILE to a file holding this daemon's token (its --token-file)"
 
 
 class CallLimiter:
@@ -69,9 +64,15 @@ class CallLimiter:
 class ControlInterceptor(grpc.aio.ServerInterceptor):
     """Auth (bearer token for network peers), the call limit and error mapping, for every method."""
 
-    def __init__(self, token: str | None = None, max_concurrent_rpcs: int | None = None) -> None:
+    def __init__(
+        self,
+        token: str | None = None,
+        max_concurrent_rpcs: int | None = None,
+        checks: Mapping[str, Check] | None = None,
+    ) -> None:
         self._token = token
         self.limiter = CallLimiter(max_concurrent_rpcs)
+        self._checks = dict(checks or {})
         # Wrapped handlers depend only on the method: build each once, not once per call.
         self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
@@ -94,34 +95,36 @@ class ControlInterceptor(grpc.aio.ServerInterceptor):
             method,
             self._token if needs_token else None,
             None if open_method else self.limiter,
+            self._checks.get(method),
         )
         self._wrapped[method] = (handler, wrapped)
         return wrapped
 
 
 def _wrap(
-    handler: grpc.RpcMethodHandler, method: str, token: str | None, limiter: CallLimiter | None
+    handler: grpc.RpcMethodHandler,
+    method: str,
+    token: str | None,
+    limiter: CallLimiter | None,
+    check: Check | None,
 ) -> grpc.RpcMethodHandler:
-    async def guard(context: grpc.aio.ServicerContext) -> None:
-        if token is None or (context.peer() or "").startswith("unix:"):
+    def admit(request: Any, context: grpc.aio.ServicerContext) -> None:
+        """Auth, then the checks of the request (before a slot is taken: a refusal is quick)."""
+        if token is not None and not (context.peer() or "").startswith("unix:"):
+            _authenticate(token, context)
+        if handler.request_streaming:
             return
-        presented = dict(context.invocation_metadata() or ()).get("authorization")
-        if presented is None:
-            await context.abort(
-                grpc.StatusCode.UNAUTHENTICATED,
-                "this node requires a bearer token (set VYR_TOKEN_FILE)",
-            )
-        if not hmac.compare_digest(presented.encode(), f"Bearer {token}".encode()):
-            await context.abort(
-                grpc.StatusCode.PERMISSION_DENIED, "the bearer token is not valid for this node"
-            )
+        if type(request) is Malformed:
+            raise request.error(method)
+        if check is not None:
+            check(request)
 
     async def unary_response(behavior: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        await guard(context)
         try:
+            admit(request, context)
             if limiter is not None:
                 limiter.enter()
-        except VyrError as error:
+        except Exception as error:
             await _abort(context, method, error)
         try:
             return await behavior(request, context)
@@ -134,11 +137,11 @@ def _wrap(
     async def stream_response(
         behavior: Any, request: Any, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[Any]:
-        await guard(context)
         try:
+            admit(request, context)
             if limiter is not None:
                 limiter.enter()
-        except VyrError as error:
+        except Exception as error:
             await _abort(context, method, error)
         try:
             async for item in behavior(request, context):
@@ -150,6 +153,7 @@ def _wrap(
                 limiter.leave()
 
     kinds = (handler.request_streaming, handler.response_streaming)
+    behavior: Any
     if kinds == (False, False):
         behavior, factory = handler.unary_unary, grpc.unary_unary_rpc_method_handler
     elif kinds == (True, False):
@@ -158,6 +162,13 @@ def _wrap(
         behavior, factory = handler.unary_stream, grpc.unary_stream_rpc_method_handler
     else:
         behavior, factory = handler.stream_stream, grpc.stream_stream_rpc_method_handler
+    if handler.request_streaming:
+        inner = behavior
+
+        def checking(requests: Any, context: Any) -> Any:
+            return inner(checked_stream(requests, method), context)
+
+        behavior = checking
 
     if handler.response_streaming:
         # An async generator function itself: grpc.aio tells streaming handlers apart that way.
@@ -174,20 +185,31 @@ def _wrap(
         wrapped = unary
     return factory(
         wrapped,
-        request_deserializer=handler.request_deserializer,
+        request_deserializer=guarded_decoder(handler.request_deserializer),
         response_serializer=handler.response_serializer,
     )
+
+
+def _authenticate(token: str, context: grpc.aio.ServicerContext) -> None:
+    """Raises `AuthenticationFailed` unless the call presents `Bearer <token>`."""
+    presented = dict(context.invocation_metadata() or ()).get("authorization")
+    if presented is None:
+        error = AuthenticationFailed("this node requires a bearer token, and none was sent")
+    elif not hmac.compare_digest(str(presented).encode(), f"Bearer {token}".encode()):
+        error = AuthenticationFailed("the bearer token is not valid for this node")
+    else:
+        return
+    error.hint = _TOKEN_HINT
+    raise error
 
 
 async def _abort(context: grpc.aio.ServicerContext, method: str, error: Exception) -> None:
     if isinstance(error, grpc.aio.AbortError):
         raise error
-    if isinstance(error, VyrError):
-        # The class name lets `vyr.Client` raise the very class the embedded runtime would.
-        context.set_trailing_metadata(((ERROR_CLASS_KEY, type(error).__name__),))
-        await context.abort(status_of(error), error_message(error))
-    incident = uuid.uuid4().hex[:12]
-    log.error("internal error %s in %s", incident, method, exc_info=error)
-    await context.abort(
-        grpc.StatusCode.INTERNAL, f"internal error (incident {incident}; see the daemon log)"
-    )
+    metadata: dict[str, str] = {}
+    if not isinstance(error, VyrError):
+        incident = uuid.uuid4().hex[:12]
+        log.error("internal error %s in %s", incident, method, exc_info=error)
+        metadata["incident"] = incident
+        error = InternalError(f"internal error (incident {incident}; see the daemon log)")
+    await context.abort_with_status(status.to_status(error, metadata))

@@ -321,22 +321,26 @@ class Node:
         )
         return TaskView(result, row["input_digest"], row["stdout_digest"], row["stderr_digest"])
 
-    def list(self, limit: int = 1000) -> list[TaskView]:
-        """Known tasks, oldest first: the journal's rows, with live status where in memory."""
-        views = []
-        for row in self.journal.recent(limit):
-            try:
-                live = self.runtime.task(row["id"])
-            except TaskNotFound:
-                views.append(self._view_from_row(row, include_output=False))
-                continue
-            result = replace(live.result(), stdout=b"", stderr=b"")
-            if result.done and row["status"] in ("queued", "running"):
-                self._await_recorded(row["id"])  # list an end only once it is durable
-            views.append(
-                TaskView(result, row["input_digest"], row["stdout_digest"], row["stderr_digest"])
-            )
-        return views
+    def list_page(self, after: int, limit: int) -> tuple[list[TaskView], int, bool]:
+        """Known tasks, oldest first, a page at a time: up to `limit` after journal position
+        `after`, with live status where in memory: (views, the last one's position, whether
+        more follow)."""
+        rows = self.journal.page(after, limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        last = rows[-1][0] if rows else after
+        return [self._listed(row) for _, row in rows], last, more
+
+    def _listed(self, row: dict[str, Any]) -> TaskView:
+        """A journal row as listed: with the live status where the task is in memory."""
+        try:
+            live = self.runtime.task(row["id"])
+        except TaskNotFound:
+            return self._view_from_row(row, include_output=False)
+        result = replace(live.result(), stdout=b"", stderr=b"")
+        if result.done and row["status"] in ("queued", "running"):
+            self._await_recorded(row["id"])  # list an end only once it is durable
+        return TaskView(result, row["input_digest"], row["stdout_digest"], row["stderr_digest"])
 
     def cancel(self, task_id: str) -> bool:
         """Cancels a live task; False if it had ended (in memory or only in the journal)."""

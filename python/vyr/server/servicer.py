@@ -19,8 +19,8 @@ import grpc.aio
 from vyr.api import convert
 from vyr.api.v0 import control_pb2 as pb
 from vyr.api.v0 import control_pb2_grpc as pb_grpc
-from vyr.errors import ArtifactTooLarge, InvalidArgument, ShuttingDown, WaitTimeout
-from vyr.server import observe
+from vyr.errors import ArtifactTooLarge, InputTooLarge, InvalidArgument, ShuttingDown, WaitTimeout
+from vyr.server import observe, paging
 from vyr.server.node import Node, TaskView
 from vyr.telemetry import propagation
 from vyr.types import Resources, StateBinding
@@ -53,7 +53,8 @@ class ControlServicer(pb_grpc.ControlServicer):
         size = 0
         limit = self.limits["max_artifact_bytes"]
         async for message in request_iterator:
-            if message.HasField("header"):
+            part = message.WhichOneof("part")
+            if part == "header":
                 if header is not None:
                     raise InvalidArgument("PutArtifact: the header must be sent once, first")
                 header = message.header
@@ -63,13 +64,17 @@ class ControlServicer(pb_grpc.ControlServicer):
                     )
             elif header is None:
                 raise InvalidArgument("PutArtifact: the first message must carry the header")
-            else:
+            elif part == "chunk":
                 size += len(message.chunk)
                 if size > limit:
                     raise ArtifactTooLarge(f"module exceeds the node's limit of {limit} bytes")
                 chunks.append(message.chunk)
         if header is None:
             raise InvalidArgument("PutArtifact: no header was sent")
+        if header.size and header.size != size:
+            raise InvalidArgument(
+                f"PutArtifact: the header announced {header.size} bytes, the chunks held {size}"
+            )
         self._check_accepting()
         module = b"".join(chunks)
         artifact = await asyncio.to_thread(
@@ -92,10 +97,14 @@ class ControlServicer(pb_grpc.ControlServicer):
         expected = ""
         limit = self.limits["max_input_bytes"]
         async for message in request_iterator:
+            if message.digest and message.digest != (expected or message.digest):
+                raise InvalidArgument(
+                    f"PutInput: two digests were sent ({expected} and {message.digest})"
+                )
             expected = message.digest or expected
             size += len(message.chunk)
             if size > limit:
-                raise InvalidArgument(f"input exceeds the node's limit of {limit} bytes")
+                raise InputTooLarge(f"input exceeds the node's limit of {limit} bytes")
             chunks.append(message.chunk)
         digest = await asyncio.to_thread(self.node.blobs.put, b"".join(chunks), expected or None)
         return pb.PutInputResponse(digest=digest, size=size)
@@ -148,8 +157,13 @@ class ControlServicer(pb_grpc.ControlServicer):
     async def ListTasks(
         self, request: pb.ListTasksRequest, context: Context
     ) -> pb.ListTasksResponse:
-        views = await asyncio.to_thread(self.node.list)
-        return pb.ListTasksResponse(tasks=[_task(view) for view in views])
+        after = paging.position_of(request.page_token)
+        size = paging.page_size(request.page_size)
+        views, last, more = await asyncio.to_thread(self.node.list_page, after, size)
+        return pb.ListTasksResponse(
+            tasks=[_task(view) for view in views],
+            next_page_token=paging.token_after(last) if more else "",
+        )
 
     # -- state ------------------------------------------------------------------------------
     async def CreateState(self, request: pb.CreateStateRequest, context: Context) -> pb.State:

@@ -195,7 +195,7 @@ class ControlServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListTasks(self, request, context):
-        """Known tasks, oldest first, without output.
+        """Known tasks, oldest first, without output, a page at a time.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
