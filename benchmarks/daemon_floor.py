@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 import time
 
 import grpc
@@ -20,19 +21,44 @@ import grpc.aio
 import vyr
 from vyr.api.v0 import control_pb2 as pb
 from vyr.server.servicer import LoopWaker
+from vyr.types import TaskResult, TaskSpec
 
 
 async def serve(socket: str, node: vyr.Runtime) -> None:
     waker = LoopWaker(asyncio.get_running_loop())  # the daemon's own wake-up
+    waiting: dict[str, asyncio.Future[TaskResult]] = {}
+    early: dict[str, TaskResult] = {}
+    lock = threading.Lock()
+
+    def deliver() -> None:
+        # The daemon's journal thread without the journal: one reader of the ended feed.
+        while True:
+            outcomes, closed = node.next_ended(256, None)
+            for outcome in outcomes:
+                result = TaskResult.from_core(outcome)
+                with lock:
+                    future = waiting.pop(result.id, None)
+                    if future is None:
+                        early[result.id] = result
+                if future is not None:
+                    waker.resolve(future, result)
+            if closed:
+                return
+
+    threading.Thread(target=deliver, name="floor-ended", daemon=True).start()
 
     async def submit(
         request: pb.SubmitTaskRequest, context: grpc.aio.ServicerContext
     ) -> pb.SubmitTaskResponse:
-        task = node.submit_task(request.artifact_digest, request.input_ref.inline)
-        ended: asyncio.Future[None] = waker.loop.create_future()
-        task.on_end(lambda: waker.resolve(ended, None))
-        await ended
-        result = task.result()
+        spec = TaskSpec(request.artifact_digest, request.input_ref.inline)
+        task = node.submit(spec, publish_end=True)
+        ended: asyncio.Future[TaskResult] = waker.loop.create_future()
+        with lock:
+            result = early.pop(task.id, None)
+            if result is None:
+                waiting[task.id] = ended
+        if result is None:
+            result = await ended
         message = pb.Task(
             id=result.id, status=result.status, exit_code=result.exit_code, stdout=result.stdout
         )
@@ -57,7 +83,7 @@ def main() -> None:
     from vyr.keys import read_signed_module
 
     socket, home, module, public_key = sys.argv[1:5]
-    node = vyr.Runtime(home)
+    node = vyr.Runtime(home, end_consumer=False)
     with open(public_key) as key:
         node.trust_add(key.read())
     node.put_artifact(*read_signed_module(module))

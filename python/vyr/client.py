@@ -14,6 +14,7 @@ and the calls that wait for a task (`run`, `wait_task`) are bounded by the calle
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import threading
@@ -22,13 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 
-from vyr import errors, transport
+from vyr import transport
 from vyr.api import convert
 from vyr.api.v0 import control_pb2 as pb
 from vyr.api.v0 import control_pb2_grpc as pb_grpc
 from vyr.errors import AuthenticationFailed, ConnectionFailed, InvalidArgument
 from vyr.telemetry import propagation, wire
-from vyr.types import Artifact, Resources, State, StateBinding, TaskResult
+from vyr.types import Artifact, Resources, State, StateBinding, TaskResult, TaskSpec
 
 if TYPE_CHECKING:
     from vyr.telemetry.hub import Gap
@@ -155,37 +156,55 @@ class Client:
         state_bindings: Iterable[StateBinding | str] = (),
         resources: Resources | None = None,
         *,
-        args: list[str] | None = None,
+        args: Iterable[str] | None = None,
         env: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
     ) -> RemoteTask:
         """Accepts a task and returns at once. `input_ref`: stdin bytes, or a `sha256:` digest
         of bytes uploaded with `put_input` (bytes over 1 MiB are uploaded that way for you)."""
-        request = self._submit_request(
-            artifact_digest, input_ref, state_bindings, resources, args, env, idempotency_key
-        )
-        return RemoteTask(self, self._submit(request).task_id)
+        spec = _spec(artifact_digest, input_ref, state_bindings, resources, args, env)
+        return self.submit(spec, idempotency_key=idempotency_key)
 
-    def _submit_request(
+    def run(
         self,
         artifact_digest: str,
-        input_ref: bytes | str,
-        state_bindings: Iterable[StateBinding | str],
-        resources: Resources | None,
-        args: list[str] | None,
-        env: Mapping[str, str] | None,
-        idempotency_key: str | None,
-    ) -> pb.SubmitTaskRequest:
+        input_ref: bytes | str = b"",
+        state_bindings: Iterable[StateBinding | str] = (),
+        resources: Resources | None = None,
+        *,
+        args: Iterable[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> TaskResult:
+        """Submits and waits: `submit_task(...).wait()` in one call to the daemon (`SubmitTask`
+        with `wait`, which answers once the task's end is in the journal)."""
+        spec = _spec(artifact_digest, input_ref, state_bindings, resources, args, env)
+        return self.run_spec(spec, idempotency_key=idempotency_key)
+
+    def submit(self, spec: TaskSpec, *, idempotency_key: str | None = None) -> RemoteTask:
+        """`submit_task` for a ready `TaskSpec`."""
+        return RemoteTask(self, self._submit(self._submit_request(spec, idempotency_key)).task_id)
+
+    def run_spec(self, spec: TaskSpec, *, idempotency_key: str | None = None) -> TaskResult:
+        """`run` for a ready `TaskSpec`."""
+        request = self._submit_request(spec, idempotency_key)
+        request.wait = True
+        response = self._submit(request)
+        if not response.HasField("task"):  # a daemon that predates `wait` answered at once
+            return self.wait_task(response.task_id)
+        return convert.task_from_proto(response.task)
+
+    def _submit_request(self, spec: TaskSpec, idempotency_key: str | None) -> pb.SubmitTaskRequest:
         request = pb.SubmitTaskRequest(
-            artifact_digest=artifact_digest,
-            input_ref=self._input_ref(input_ref),
-            state_bindings=[convert.binding_to_proto(_binding(b)) for b in state_bindings],
-            resources=convert.resources_to_proto(resources),
-            env=dict(env or {}),
+            artifact_digest=spec.artifact_digest,
+            input_ref=self._input_ref(spec.input_digest or spec.input),
+            state_bindings=[convert.binding_to_proto(b) for b in spec.state_bindings],
+            resources=convert.resources_to_proto(spec.resources),
+            env=dict(spec.env),
             idempotency_key=idempotency_key or "",
         )
-        if args is not None:
-            request.args.values.extend(args)
+        if spec.args is not None:
+            request.args.values.extend(spec.args)
         return request
 
     def _submit(self, request: pb.SubmitTaskRequest) -> pb.SubmitTaskResponse:
@@ -204,28 +223,6 @@ class Client:
         if len(data) > INLINE_INPUT_BYTES:
             return pb.InputRef(digest=self.put_input(data))
         return pb.InputRef(inline=data)
-
-    def run(
-        self,
-        artifact_digest: str,
-        input_ref: bytes | str = b"",
-        state_bindings: Iterable[StateBinding | str] = (),
-        resources: Resources | None = None,
-        *,
-        args: list[str] | None = None,
-        env: Mapping[str, str] | None = None,
-        idempotency_key: str | None = None,
-    ) -> TaskResult:
-        """Submits and waits: `submit_task(...).wait()` in one call to the daemon (`SubmitTask`
-        with `wait`, which answers once the task's end is in the journal)."""
-        request = self._submit_request(
-            artifact_digest, input_ref, state_bindings, resources, args, env, idempotency_key
-        )
-        request.wait = True
-        response = self._submit(request)
-        if not response.HasField("task"):  # a daemon that predates `wait` answered at once
-            return self.wait_task(response.task_id)
-        return convert.task_from_proto(response.task)
 
     def cancel_task(self, task_id: str) -> bool:
         """Cancels a queued or running task; False if it had already ended."""
@@ -269,16 +266,18 @@ class Client:
         request = pb.CreateStateRequest(name=name, **{"class": class_})
         return convert.state_from_proto(self._call(self._stub.CreateState, request))
 
-    def bind_state(self, task_id: str, state_id: str, mode: str = "ro") -> None:
-        """Binds a state (id or name) to a task that has not started."""
-        if mode not in ("ro", "rw"):
-            # The embedded runtime's wording (the proto enum cannot carry a bad mode).
-            raise errors.InvalidState(
-                f'invalid state request: mode "{mode}": expected "ro" or "rw"'
-            )
+    def bind_state(
+        self, task_id: str, state_id: str, mode: str = "ro", path: str | None = None
+    ) -> None:
+        """Binds a state (id or name) to a task that has not started, seen by the guest at
+        `path` (default `/state/NAME`)."""
+        binding = StateBinding(state_id, mode, path)  # type: ignore[arg-type]
         request = pb.BindStateRequest(
-            task_id=task_id, state_id=state_id, mode=convert.mode_to_proto(mode)
-        )  # type: ignore[arg-type]
+            task_id=task_id,
+            state_id=binding.state,
+            mode=convert.mode_to_proto(binding.mode),  # type: ignore[arg-type]
+            path=binding.path or "",
+        )
         self._call(self._stub.BindState, request)
 
     def list_states(self) -> list[State]:
@@ -401,5 +400,18 @@ class Client:
             raise transport.translate(error, self.endpoint, timeout) from None
 
 
-def _binding(value: StateBinding | str) -> StateBinding:
-    return StateBinding.parse(value) if isinstance(value, str) else value
+def _spec(
+    artifact_digest: str,
+    input_ref: bytes | str,
+    state_bindings: Iterable[StateBinding | str],
+    resources: Resources | None,
+    args: Iterable[str] | None,
+    env: Mapping[str, str] | None,
+) -> TaskSpec:
+    """The seed verb's arguments as a spec; a `sha256:` text input names an uploaded blob."""
+    if isinstance(input_ref, str):
+        if not input_ref.startswith("sha256:"):
+            raise InvalidArgument("input_ref must be bytes or a sha256: digest from put_input")
+        spec = TaskSpec.of(artifact_digest, b"", state_bindings, resources, args, env)
+        return dataclasses.replace(spec, input_digest=input_ref)
+    return TaskSpec.of(artifact_digest, input_ref, state_bindings, resources, args, env)

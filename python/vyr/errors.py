@@ -137,6 +137,13 @@ class TaskAlreadyStarted(VyrError):
     grpc_status = "FAILED_PRECONDITION"
 
 
+class IdempotencyConflict(VyrError):
+    """An idempotency key was reused with a different request than it was first used for."""
+
+    grpc_status = "FAILED_PRECONDITION"
+    hint = "use a new idempotency key for a different request"
+
+
 class ShuttingDown(VyrError):
     """The node is shutting down and accepts no new work."""
 

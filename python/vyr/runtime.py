@@ -6,15 +6,15 @@ import json
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vyr import _core, _exit
 from vyr.config import default_home
-from vyr.errors import InvalidArgument, VyrError
+from vyr.dispatch import EndDispatcher
+from vyr.errors import VyrError
 from vyr.telemetry.config import export_configured
-from vyr.types import Artifact, Resources, State, StateBinding, TaskResult
+from vyr.types import Artifact, Resources, State, StateBinding, TaskResult, TaskSpec
 
 if TYPE_CHECKING:
     from vyr.telemetry.hub import Gap
@@ -54,10 +54,6 @@ class Task:
         """Requests cancellation (queued or running)."""
         self._handle.cancel()
 
-    def on_end(self, callback: Any) -> None:
-        """Calls `callback()` from a worker thread once the task ends."""
-        self._handle.on_end(callback)
-
     def __repr__(self) -> str:
         return f"Task({self.id!r}, status={self.status!r})"
 
@@ -74,6 +70,7 @@ class Runtime:
         home: str | os.PathLike[str] | None = None,
         *,
         telemetry: Telemetry | bool | None = None,
+        end_consumer: bool = True,
         **limits: Any,
     ) -> None:
         self.home = Path(home) if home is not None else default_home()
@@ -83,6 +80,10 @@ class Runtime:
         # Telemetry: None follows OTEL_* (off unless an exporter is configured), True also
         # keeps the stream histories from the start, a `Telemetry` exports through it.
         self._observer: TaskObserver | None = None
+        self._dispatcher: EndDispatcher | None = None
+        # False: the owner consumes the ended feed itself (`next_ended`), as the daemon's
+        # journal does, and hands the results to the observer; no dispatcher thread here.
+        self._end_consumer = end_consumer
         if telemetry or (telemetry is None and export_configured()):
             self.telemetry(telemetry, streams=telemetry is True)
 
@@ -131,21 +132,12 @@ class Runtime:
         state_bindings: Iterable[StateBinding | str] = (),
         resources: Resources | None = None,
         *,
-        args: list[str] | None = None,
+        args: Iterable[str] | None = None,
         env: Mapping[str, str] | None = None,
     ) -> Task:
         """Accepts a task and returns at once. `input_ref` is the task's stdin."""
-        return Task(
-            self._accept(
-                self._core.submit_task,
-                artifact_digest,
-                input_ref,
-                state_bindings,
-                resources,
-                args,
-                env,
-            )
-        )
+        spec = TaskSpec.of(artifact_digest, input_ref, state_bindings, resources, args, env)
+        return self.submit(spec)
 
     def run(
         self,
@@ -154,50 +146,43 @@ class Runtime:
         state_bindings: Iterable[StateBinding | str] = (),
         resources: Resources | None = None,
         *,
-        args: list[str] | None = None,
+        args: Iterable[str] | None = None,
         env: Mapping[str, str] | None = None,
     ) -> TaskResult:
         """Submits and waits, in one call: the task runs on this thread (the GIL released),
         with the same queueing, limits and state ordering as `submit_task(...).wait()`."""
-        handle = self._accept(
-            self._core.run_task, artifact_digest, input_ref, state_bindings, resources, args, env
-        )
-        return TaskResult.from_core(handle.snapshot())
+        spec = TaskSpec.of(artifact_digest, input_ref, state_bindings, resources, args, env)
+        return self.run_spec(spec)
 
-    def _accept(
-        self,
-        core_call: Any,
-        artifact_digest: str,
-        input_ref: bytes,
-        state_bindings: Iterable[StateBinding | str],
-        resources: Resources | None,
-        args: list[str] | None,
-        env: Mapping[str, str] | None,
-    ) -> _core.TaskHandle:
-        if not isinstance(input_ref, (bytes, bytearray, memoryview)):
-            raise InvalidArgument("input_ref must be bytes in the embedded runtime")
-        resources = resources or Resources()
-        bindings = [_binding(b) for b in state_bindings]
+    def submit(self, spec: TaskSpec, *, publish_end: bool = False) -> Task:
+        """`submit_task` for a ready `TaskSpec`. `publish_end`: deliver its outcome on the
+        ended feed (`next_ended`) even when telemetry does not need it."""
         observer = self._observer
-        trace_context = observer.submitting() if observer is not None else None
+        if observer is None:
+            return Task(self._core.submit_task(spec, publish_end=publish_end))
+        context = observer.submitting()
         try:
-            handle = core_call(
-                artifact_digest,
-                bytes(input_ref),
-                args=args,
-                env=dict(env) if env else None,
-                bindings=[(b.state, b.mode) for b in bindings],
-                memory_bytes=resources.memory_bytes,
-                timeout_ms=resources.timeout_ms,
-                fuel=resources.fuel,
-            )
+            handle = self._core.submit_task(spec, publish_end=publish_end or context is not None)
         except VyrError as error:
-            if observer is not None:
-                observer.refused(trace_context, error)
+            observer.refused(context, error)
             raise
-        if observer is not None:
-            observer.submitted(trace_context, handle)
-        return handle
+        observer.submitted(context, handle.id)
+        return Task(handle)
+
+    def run_spec(self, spec: TaskSpec) -> TaskResult:
+        """`run` for a ready `TaskSpec`."""
+        observer = self._observer
+        if observer is None:
+            return TaskResult.from_core(self._core.run_task(spec))
+        context = observer.submitting()
+        try:
+            outcome = self._core.run_task(spec, publish_end=context is not None)
+        except VyrError as error:
+            observer.refused(context, error)
+            raise
+        # The id is known only now; the observer pairs it with the end it may have had already.
+        observer.submitted(context, outcome.id)
+        return TaskResult.from_core(outcome)
 
     def cancel_task(self, task_id: str) -> bool:
         """Cancels a queued or running task; False if it had already ended."""
@@ -215,8 +200,7 @@ class Runtime:
         """Remembered tasks, oldest first, without their output (`task(id).result()` has it);
         the same as `vyr.Client.list_tasks`, where a listing must not carry every output."""
         return [
-            replace(TaskResult.from_core(h.snapshot()), stdout=b"", stderr=b"")
-            for h in self._core.list_tasks()
+            TaskResult.from_core(h.snapshot()).without_output() for h in self._core.list_tasks()
         ]
 
     # -- state ------------------------------------------------------------------------------
@@ -224,9 +208,12 @@ class Runtime:
         """Creates an ephemeral state (freed after its last task and the linger)."""
         return _state(self._core.create_state(name, class_))
 
-    def bind_state(self, task_id: str, state_id: str, mode: str = "ro") -> None:
-        """Binds a state (id or name) to a task that has not started."""
-        self._core.bind_state(task_id, state_id, mode)
+    def bind_state(
+        self, task_id: str, state_id: str, mode: str = "ro", path: str | None = None
+    ) -> None:
+        """Binds a state (id or name) to a task that has not started, seen by the guest at
+        `path` (default `/state/NAME`)."""
+        self._core.bind_state(task_id, StateBinding(state_id, mode, path))  # type: ignore[arg-type]
 
     def list_states(self) -> list[State]:
         """Live states."""
@@ -262,7 +249,12 @@ class Runtime:
         if self._observer is None:
             from vyr.telemetry import observe
 
-            self._observer = observe(self.list_artifacts, telemetry, streams)
+            self._observer = observe(
+                self.list_artifacts, telemetry, streams, self._core.task_counts
+            )
+            if self._end_consumer:
+                self._dispatcher = EndDispatcher(self._core, [self._observer.ended])
+                self._observer.feeds.append(self._dispatcher.flush)
         elif streams:
             self._observer.enable_streams()
         return self._observer
@@ -307,10 +299,28 @@ class Runtime:
             observer.snapshots, spaced(interval_ms), wanted.points, after, follow, stop
         )
 
+    # -- the ended feed (for a node that consumes it itself) --------------------------------
+    def next_ended(self, max_outcomes: int, timeout_s: float | None) -> tuple[list[Any], bool]:
+        """Outcomes (`vyr._core.TaskOutcome`) of tasks submitted with `publish_end`, each once:
+        waits up to `timeout_s` (without the GIL); also returns whether the node has shut down
+        and every outcome was taken. Only for a runtime made with `end_consumer=False`."""
+        return self._core.next_ended(max_outcomes, timeout_s)
+
+    def wake_ended(self) -> None:
+        """Wakes the caller of `next_ended` without an outcome."""
+        self._core.wake_ended()
+
+    def ended_published(self) -> int:
+        """How many outcomes the ended feed has had to deliver so far."""
+        return self._core.ended_published()
+
     # -- lifecycle --------------------------------------------------------------------------
     def close(self, grace: float = 0.0) -> None:
         """Stops accepting tasks, lets running ones finish for `grace` s, cancels the rest."""
         self._core.shutdown(grace)
+        if self._dispatcher is not None:
+            # Shut down, the core has closed its feed: the dispatcher delivers what is left.
+            self._dispatcher.stop(_exit.remaining(10.0))
         if self._observer is not None:
             self._observer.flush()
             self._observer.close()
@@ -320,10 +330,6 @@ class Runtime:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _binding(value: StateBinding | str) -> StateBinding:
-    return StateBinding.parse(value) if isinstance(value, str) else value
 
 
 def _artifact(digest: str, manifest_text: str) -> Artifact:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import time
 from pathlib import Path
@@ -232,6 +233,47 @@ def test_writer_then_reader_share_a_state(node, put_guest) -> None:
     assert (read.status, read.stdout) == ("succeeded", b"v1")
     assert read.bindings == [(state.id, "shared", "ro")]
     assert node.list_states()[0].bytes == 2
+
+
+def test_a_binding_names_where_the_guest_sees_the_state(node, put_guest) -> None:
+    """A state bound at another guest path is the same state: written at /state/other, read
+    back at its default /state/NAME; the binding reports the path the guest saw (issue 10)."""
+    state = node.create_state("moved")
+    digest = put_guest("state-file")
+    written = node.run(
+        digest, b"v2", state_bindings=["moved:rw@/state/other"], args=["put", "other", "k"]
+    )
+    assert written.ok, written.stderr
+    assert [b.path for b in written.bindings] == ["/state/other"]
+    read = node.run(
+        digest, state_bindings=[StateBinding(state.id, "ro")], args=["get", "moved", "k"]
+    )
+    assert (read.status, read.stdout) == ("succeeded", b"v2")
+    assert [b.path for b in read.bindings] == ["/state/moved"]
+    # Where no state is mounted the guest finds nothing: the old default path is gone.
+    missing = node.run(digest, state_bindings=["moved:ro@/state/other"], args=["get", "moved", "k"])
+    assert missing.status == "failed"
+
+
+@pytest.mark.parametrize(
+    ("bindings", "problem"),
+    [
+        (["a:ro@/data", "b:ro@/data/in"], "overlaps"),
+        (["a:ro@/", "b:ro@/data"], "overlaps"),
+        (["a:ro@/data", "b:rw@/data/"], "overlaps"),
+        (["a:ro@data"], "absolute"),
+        (["a:ro@/data/../x"], ".."),
+    ],
+)
+def test_bindings_at_bad_or_overlapping_paths_are_refused_before_queueing(
+    node, put_guest, bindings, problem
+) -> None:
+    node.create_state("a")
+    node.create_state("b")
+    digest = put_guest("state-file")
+    with pytest.raises(InvalidState, match=re.escape(problem)):
+        node.submit_task(digest, state_bindings=bindings, args=["get", "a", "k"])
+    assert node.list_tasks() == []
 
 
 def test_read_only_binding_cannot_write(node, put_guest) -> None:

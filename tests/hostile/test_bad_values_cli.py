@@ -46,13 +46,13 @@ def vyr(home: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[
 @pytest.mark.parametrize(
     ("option", "value"),
     [
-        pytest.param("--timeout", "nan", marks=pytest.mark.xfail(strict=True, reason=ITEM_4)),
-        pytest.param("--timeout", "inf", marks=pytest.mark.xfail(strict=True, reason=ITEM_4)),
-        pytest.param("--timeout", "1e300", marks=pytest.mark.xfail(strict=True, reason=ITEM_4)),
-        pytest.param("--memory", HUGE, marks=pytest.mark.xfail(strict=True, reason=ITEM_4)),
-        pytest.param("--fuel", HUGE, marks=pytest.mark.xfail(strict=True, reason=ITEM_4)),
+        pytest.param("--timeout", "nan"),
+        pytest.param("--timeout", "inf"),
+        pytest.param("--timeout", "1e300"),
+        pytest.param("--memory", HUGE),
+        pytest.param("--fuel", HUGE),
         # Refused as usage errors today: kept so the fix cannot regress them.
-        pytest.param("--memory", "-5", marks=pytest.mark.xfail(strict=True, reason=ITEM_4_NAME)),
+        pytest.param("--memory", "-5"),
         pytest.param("--timeout", "-1"),
         pytest.param("--fuel", "0"),
     ],

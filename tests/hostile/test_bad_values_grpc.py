@@ -60,7 +60,7 @@ def _no_new_traceback(daemon: Daemon, before: int) -> None:
 @pytest.mark.parametrize(
     ("field", "named"),
     [
-        pytest.param("timeout_ms", "timeout", marks=pytest.mark.xfail(strict=True, reason=ITEM_4)),
+        pytest.param("timeout_ms", "timeout"),
         pytest.param("memory_bytes", "memory"),  # refused clearly today: kept as the control
     ],
 )
@@ -79,7 +79,6 @@ def test_out_of_range_resources_are_invalid_argument(
     _no_new_traceback(daemon, before)
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM_4)
 @pytest.mark.parametrize("method", ["SubmitTask", "GetTask", "WaitTask", "TrustAdd", "CancelTask"])
 def test_a_malformed_request_message_is_invalid_argument(
     served: tuple[Daemon, grpc.Channel, str], method: str
@@ -92,7 +91,6 @@ def test_a_malformed_request_message_is_invalid_argument(
     _no_new_traceback(daemon, before)
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM_4)
 @pytest.mark.parametrize("method", ["PutArtifact", "PutInput"])
 @pytest.mark.parametrize("position", ["first", "after a valid message"])
 def test_a_malformed_upload_stream_is_invalid_argument(

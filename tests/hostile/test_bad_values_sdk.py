@@ -23,46 +23,37 @@ BAD_RESOURCES = [
     pytest.param(
         {"memory_bytes": -1},
         "memory",
-        marks=pytest.mark.xfail(strict=True, reason=ITEM_4),
         id="memory=-1",
     ),
     pytest.param(
         {"memory_bytes": 2**64},
         "memory",
-        marks=pytest.mark.xfail(strict=True, reason=ITEM_4),
         id="memory=2**64",
     ),
-    pytest.param(
-        {"fuel": -3}, "fuel", marks=pytest.mark.xfail(strict=True, reason=ITEM_4), id="fuel=-3"
-    ),
+    pytest.param({"fuel": -3}, "fuel", id="fuel=-3"),
     pytest.param(
         {"fuel": 2**64},
         "fuel",
-        marks=pytest.mark.xfail(strict=True, reason=ITEM_4),
         id="fuel=2**64",
     ),
     pytest.param(
         {"timeout_s": math.nan},
         "timeout",
-        marks=pytest.mark.xfail(strict=True, reason=ITEM_4),
         id="timeout=nan",
     ),
     pytest.param(
         {"timeout_s": math.inf},
         "timeout",
-        marks=pytest.mark.xfail(strict=True, reason=ITEM_4),
         id="timeout=inf",
     ),
     pytest.param(
         {"timeout_s": 1e300},
         "timeout",
-        marks=pytest.mark.xfail(strict=True, reason=ITEM_4),
         id="timeout=1e300",
     ),
     pytest.param(
         {"timeout_s": -1},
         "timeout",
-        marks=pytest.mark.xfail(strict=True, reason=ITEM_4),
         id="timeout=-1",
     ),
     # Refused clearly today: kept so the fix cannot regress them.
@@ -92,7 +83,6 @@ def test_good_resources_are_granted(node: Any, put_guest: Callable[[str], str]) 
     assert result.granted == {"memory_bytes": 48 << 20, "timeout_ms": 2500, "fuel": 10**9}
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM_9)
 @pytest.mark.parametrize("env", [{"A=B": "x"}, {"": "x"}], ids=["key with =", "empty key"])
 def test_env_keys_the_manifest_refuses_are_refused_per_task(
     node: Any, put_guest: Callable[[str], str], env: dict[str, str]

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import grpc
 import grpc.aio
-import pytest
 from vyr.api.v0 import control_pb2 as pb
 from vyr.api.v0 import control_pb2_grpc as pb_grpc
 
@@ -45,7 +44,6 @@ async def _storm(endpoint: str, digest: str) -> collections.Counter[str]:
         return collections.Counter(await asyncio.gather(*(call() for _ in range(CALLS))))
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM_10)
 def test_callers_over_the_limit_get_resource_exhausted(
     tmp_path: Path, daemons: list[Daemon]
 ) -> None:

@@ -69,7 +69,6 @@ def test_the_same_request_with_the_same_key_is_the_same_task(served: tuple[Any, 
     assert [t.id for t in client.list_tasks()].count(first.id) == 1
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM_5)
 @pytest.mark.parametrize("changed", sorted(CHANGES))
 def test_a_key_reused_with_a_different_request_is_refused(
     served: tuple[Any, str], changed: str
@@ -81,7 +80,6 @@ def test_a_key_reused_with_a_different_request_is_refused(
     _assert_refused(client, digest, key, {**FIRST, **CHANGES[changed]})
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM_5)
 def test_a_key_reused_with_a_different_request_is_refused_after_a_restart(
     tmp_path: Path, signed: Signed, daemons: list[Daemon]
 ) -> None:

@@ -66,7 +66,6 @@ def _code(call: Callable[[], Any]) -> grpc.StatusCode:
     return grpc.StatusCode.OK
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM_9 + "PutInput and PutArtifact over the limit differ")
 def test_uploads_over_the_limit_get_one_status(served: tuple[Daemon, Any, str]) -> None:
     daemon, client, _ = served
     limits = {"input": 64 << 20, "artifact": 64 << 20}  # the node's defaults (vyr.Runtime.limits)
@@ -86,7 +85,6 @@ def test_uploads_over_the_limit_get_one_status(served: tuple[Daemon, Any, str]) 
     assert artifact_code == input_code, (input_code, artifact_code)
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM_9 + "--listen with port 99999 starts on a random port")
 def test_listen_on_an_impossible_port_is_refused(tmp_path: Path, daemons: list[Daemon]) -> None:
     try:
         daemon = start_daemon(tmp_path / "home", "--listen", "tcp://127.0.0.1:99999", "--insecure")
@@ -98,7 +96,6 @@ def test_listen_on_an_impossible_port_is_refused(tmp_path: Path, daemons: list[D
     pytest.fail(f"the daemon started, listening on {daemon.addresses}")
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM_9 + "ListTasks silently caps at 1,000")
 def test_list_tasks_returns_every_task(served: tuple[Daemon, Any, str]) -> None:
     _, client, digest = served
     already = len(client.list_tasks())
@@ -138,9 +135,6 @@ def _self_signed(directory: Path, name: str) -> Path:
     return directory / f"{name}.pem"
 
 
-@pytest.mark.xfail(
-    strict=True, reason=ITEM_9 + "a certificate-verify failure hints 'is vyr daemon running?'"
-)
 def test_a_certificate_verify_failure_says_so(tmp_path: Path, daemons: list[Daemon]) -> None:
     from vyr.client import Client
     from vyr.errors import VyrError

@@ -33,8 +33,13 @@ def test_task_submit_wait_show_ls_cancel(client, daemon, signed) -> None:
     assert submitted.returncode == 0, submitted.stderr
     task_id = submitted.stdout.decode().strip()
     assert task_id.startswith("t-")
-    again = _vyr(daemon, "task", "submit", module, "--idempotency-key", "cli-1")
+    again = _vyr(
+        daemon, "task", "submit", module, "--input", "-", "--idempotency-key", "cli-1", "--", "5",
+        stdin=b"cli",
+    )  # fmt: skip
     assert again.stdout.decode().strip() == task_id
+    other = _vyr(daemon, "task", "submit", module, "--idempotency-key", "cli-1")
+    assert other.returncode != 0 and b"different request" in other.stderr, other.stderr
 
     waited = _vyr(daemon, "task", "wait", task_id)
     assert (waited.returncode, waited.stdout) == (5, b"CLI")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from vyr.client import Client
+from vyr.errors import IdempotencyConflict
 
 from harness.daemon import Daemon, start_daemon
 
@@ -73,7 +75,9 @@ def test_restart_after_kill_marks_unfinished_tasks(tmp_path, daemons, signed) ->
         assert (lost.status, lost.reason) == ("failed", "node_restarted")
         assert client.task(done.id).result().stdout == b"KEPT"
         # the key still names the first task, which never runs again
-        assert client.submit_task(hello, b"other", idempotency_key="before-crash").id == done.id
+        assert client.submit_task(hello, b"kept", idempotency_key="before-crash").id == done.id
+        with pytest.raises(IdempotencyConflict):  # and still refuses another request (13.5)
+            client.submit_task(hello, b"other", idempotency_key="before-crash")
         # artifacts and trust survived: the stored artifact runs without a new put or trust
         assert hello in {a.digest for a in client.list_artifacts()}
         assert client.run(hello, b"after").stdout == b"AFTER"

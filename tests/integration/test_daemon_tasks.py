@@ -10,7 +10,7 @@ import time
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from vyr.errors import ArtifactNotFound, InvalidSignature, TaskNotFound
+from vyr.errors import ArtifactNotFound, IdempotencyConflict, InvalidSignature, TaskNotFound
 from vyr.types import Resources, TaskResult
 
 BUSY = [
@@ -56,10 +56,13 @@ def test_large_input_travels_in_chunks(client, signed) -> None:
 def test_idempotency_key_returns_the_same_task(client, signed) -> None:
     digest = client.put_module_file(signed.module("hello")).digest
     first = client.submit_task(digest, b"once", idempotency_key="job-1")
-    second = client.submit_task(digest, b"twice", idempotency_key="job-1")
+    second = client.submit_task(digest, b"once", idempotency_key="job-1")
     assert first.id == second.id
     assert second.wait(30).stdout == b"ONCE"
     assert sum(t.id == first.id for t in client.list_tasks()) == 1
+    # The same key with another request is refused, not answered with the first task (13.5).
+    with pytest.raises(IdempotencyConflict, match="different request"):
+        client.submit_task(digest, b"twice", idempotency_key="job-1")
 
 
 def test_unknown_artifact_is_not_found(client) -> None:
@@ -156,7 +159,7 @@ def test_run_is_one_call_that_waits(client, signed) -> None:
     without = client._stub.SubmitTask(pb.SubmitTaskRequest(artifact_digest=digest), timeout=30)
     assert not without.HasField("task")  # without `wait`: the id at once, as before
     keyed = client.run(digest, b"first", idempotency_key="run-1")
-    again = client.run(digest, b"second", idempotency_key="run-1")
+    again = client.run(digest, b"first", idempotency_key="run-1")
     assert (keyed.id, keyed.stdout) == (again.id, b"FIRST")
     result = client.run(digest, b"x", args=["3"])
     assert (result.status, result.exit_code, result.stdout) == ("failed", 3, b"X")

@@ -51,6 +51,9 @@ class Ledger:
     cut_off: set[str] = field(default_factory=set)  # keys whose submit the kill interrupted
     outputs: dict[str, bytes] = field(default_factory=dict)  # task id -> stdout a wait returned
     put: set[str] = field(default_factory=set)  # acknowledged artifact digests
+    # idempotency key -> the input it was sent with (None: the anomaly guest): a resubmit must
+    # repeat the same request, since a key reused for another one is refused (issue 13 item 5).
+    requests: dict[str, bytes | None] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -106,6 +109,9 @@ def _load(
                 # Unkeyed submits take the daemon's other path (accepted on the event loop,
                 # journalled in a shared commit): both must keep the promise.
                 keyed = rng.random() < 0.5
+                if keyed:
+                    with ledger.lock:
+                        ledger.requests[key] = data if hello else None
                 try:
                     if hello:
                         task = client.submit_task(
@@ -203,7 +209,11 @@ def _check(daemon: Daemon, ledger: Ledger, signed: Signed, key_id: str) -> int:
             for name in ("hello", "anomaly")
         )
         for key in sorted(cut_off)[:10] + random.sample(sorted(accepted), min(10, len(accepted))):
-            task_id = client.submit_task(hello, b"resubmitted", idempotency_key=key).id
+            data = ledger.requests[key]
+            if data is None:
+                task_id = client.submit_task(anomaly, args=SHORT_ANOMALY, idempotency_key=key).id
+            else:
+                task_id = client.submit_task(hello, data, idempotency_key=key).id
             if key in by_key:
                 assert task_id == by_key[key], key
             with ledger.lock:

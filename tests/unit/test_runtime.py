@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
@@ -128,12 +127,30 @@ def test_cancel_a_running_task(node, put_guest) -> None:  # type: ignore[no-unty
     assert not node.cancel_task(task.id)
 
 
-def test_on_end_callback_fires_from_a_worker(node, put_guest) -> None:  # type: ignore[no-untyped-def]
-    ended = threading.Event()
-    task = node.submit_task(put_guest("hello"), b"x")
-    task.on_end(ended.set)
-    assert ended.wait(10)
-    assert task.result().ok
+def test_the_ended_feed_delivers_each_published_outcome_once(
+    tmp_path, key, put_guest, node
+) -> None:  # type: ignore[no-untyped-def]
+    """What the daemon's journal reads: tasks submitted with `publish_end` come out of
+    `next_ended` once each, unpublished ones never, and the feed closes at shutdown."""
+    import vyr
+    from vyr.types import TaskSpec
+
+    put_guest("hello")  # signs tmp_path/hello.wasm
+    with vyr.Runtime(tmp_path / "feed", end_consumer=False) as feed_node:
+        feed_node.trust_add(Path(f"{key}.pub").read_text())
+        digest = feed_node.put_module_file(tmp_path / "hello.wasm").digest
+        published = [feed_node.submit(TaskSpec(digest, b"x"), publish_end=True) for _ in range(5)]
+        quiet = feed_node.submit(TaskSpec(digest, b"y"))
+        quiet.wait(10)
+        seen: list[str] = []
+        while len(seen) < 5:
+            outcomes, closed = feed_node.next_ended(256, 10.0)
+            assert not closed
+            seen += [o.id for o in outcomes]
+        assert sorted(seen) == sorted(t.id for t in published)
+        assert feed_node.ended_published() == 5
+        assert feed_node.next_ended(256, 0.05) == ([], False)
+    assert feed_node.next_ended(256, 1.0) == ([], True)
 
 
 def test_two_cpu_bound_tasks_run_at_the_same_time(node, put_guest) -> None:  # type: ignore[no-untyped-def]

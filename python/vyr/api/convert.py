@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from vyr.api.v0 import control_pb2 as pb
-from vyr.types import Artifact, Resources, State, StateBinding, TaskResult
+from vyr.types import (
+    Artifact,
+    BoundState,
+    Granted,
+    Phases,
+    Resources,
+    State,
+    StateBinding,
+    TaskResult,
+    Usage,
+)
 
 _MODES = {"ro": pb.MODE_RO, "rw": pb.MODE_RW}
 
@@ -36,22 +45,23 @@ def resources_to_proto(resources: Resources | None) -> pb.Resources:
 
 
 def resources_from_proto(message: pb.Resources) -> Resources:
-    """Proto resources -> domain (`timeout_s` from whole milliseconds)."""
+    """Proto resources -> domain (the same units; `InvalidResources` for a 0)."""
     return Resources(
         memory_bytes=message.memory_bytes if message.HasField("memory_bytes") else None,
-        timeout_s=message.timeout_ms / 1000 if message.HasField("timeout_ms") else None,
+        timeout_ms=message.timeout_ms if message.HasField("timeout_ms") else None,
         fuel=message.fuel if message.HasField("fuel") else None,
     )
 
 
 def binding_to_proto(binding: StateBinding) -> pb.StateBinding:
     """A domain binding -> proto."""
-    return pb.StateBinding(state=binding.state, mode=mode_to_proto(binding.mode))  # type: ignore[arg-type]
+    mode = mode_to_proto(binding.mode)
+    return pb.StateBinding(state=binding.state, mode=mode, path=binding.path or "")  # type: ignore[arg-type]
 
 
 def binding_from_proto(message: pb.StateBinding) -> StateBinding:
     """A proto binding -> domain."""
-    return StateBinding(message.state, mode_from_proto(message.mode))  # type: ignore[arg-type]
+    return StateBinding(message.state, mode_from_proto(message.mode), message.path or None)  # type: ignore[arg-type]
 
 
 def artifact_to_proto(artifact: Artifact) -> pb.Artifact:
@@ -98,24 +108,35 @@ def state_from_proto(message: pb.State) -> State:
     )
 
 
-def task_to_proto(
-    result: TaskResult,
-    *,
-    include_output: bool,
-    stdout_digest: str = "",
-    stderr_digest: str = "",
-    input_digest: str = "",
-) -> pb.Task:
-    """A task snapshot -> proto; output bytes only when asked for."""
+def task_to_proto(result: TaskResult, *, include_output: bool) -> pb.Task:
+    """A task -> proto; output bytes only when asked for (the digests always)."""
+    usage = result.usage
     message = pb.Task(
         id=result.id,
         artifact=result.artifact,
         status=result.status,
         reason=result.reason,
-        stdout_digest=stdout_digest,
-        stderr_digest=stderr_digest,
-        input_digest=input_digest,
-        usage_json=json.dumps(result.usage, sort_keys=True),
+        stdout_digest=result.stdout_digest,
+        stderr_digest=result.stderr_digest,
+        input_digest=result.input_digest,
+        phases=result.phases._asdict(),
+        usage=pb.Usage(
+            wall_ns=usage.wall_ns,
+            peak_memory_bytes=usage.peak_memory_bytes,
+            fuel_used=usage.fuel_used,
+            compiled=usage.compiled,
+            cold=usage.cold,
+            tier=usage.tier or "",
+        ),
+        granted=pb.Resources(
+            memory_bytes=result.granted.memory_bytes,
+            timeout_ms=result.granted.timeout_ms,
+            fuel=result.granted.fuel,
+        ),
+        bindings=[
+            pb.Binding(state_id=b.state_id, name=b.name, mode=mode_to_proto(b.mode), path=b.path)  # type: ignore[arg-type]
+            for b in result.bindings
+        ],
     )
     if result.exit_code is not None:
         message.exit_code = result.exit_code
@@ -124,30 +145,13 @@ def task_to_proto(
     if include_output:
         message.stdout = result.stdout
         message.stderr = result.stderr
-    for name, value in result.phases.items():
-        message.phases[name] = int(value or 0)
-    granted = result.granted
-    if granted:
-        message.granted.CopyFrom(
-            pb.Resources(
-                memory_bytes=granted.get("memory_bytes"),
-                timeout_ms=granted.get("timeout_ms"),
-                fuel=granted.get("fuel"),
-            )
-        )
-    for state_id, name, mode in result.bindings:
-        message.bindings.append(pb.Binding(state_id=state_id, name=name, mode=mode_to_proto(mode)))  # type: ignore[arg-type]
     return message
 
 
 def task_from_proto(message: pb.Task) -> TaskResult:
     """A proto task -> the same `TaskResult` the embedded runtime returns."""
-    granted: dict[str, Any] = {}
-    if message.HasField("granted"):
-        for name in ("memory_bytes", "timeout_ms", "fuel"):
-            granted[name] = (
-                getattr(message.granted, name) if message.granted.HasField(name) else None
-            )
+    granted = message.granted
+    usage = message.usage
     return TaskResult(
         id=message.id,
         artifact=message.artifact,
@@ -157,8 +161,25 @@ def task_from_proto(message: pb.Task) -> TaskResult:
         reason=message.reason,
         stdout=message.stdout,
         stderr=message.stderr,
-        phases=dict(message.phases),
-        usage=json.loads(message.usage_json or "{}"),
-        granted=granted,
-        bindings=[(b.state_id, b.name, mode_from_proto(b.mode)) for b in message.bindings],
+        phases=Phases(**{name: message.phases.get(name, 0) for name in Phases._fields}),
+        usage=Usage(
+            usage.wall_ns,
+            usage.peak_memory_bytes,
+            usage.fuel_used,
+            usage.compiled,
+            usage.cold,
+            usage.tier or None,
+        ),  # fmt: skip
+        granted=Granted(
+            granted.memory_bytes,
+            granted.timeout_ms,
+            granted.fuel if granted.HasField("fuel") else None,
+        ),
+        bindings=[
+            BoundState(b.state_id, b.name, mode_from_proto(b.mode), b.path)
+            for b in message.bindings
+        ],
+        stdout_digest=message.stdout_digest,
+        stderr_digest=message.stderr_digest,
+        input_digest=message.input_digest,
     )

@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from vyr.errors import DaemonRequired
+
+if TYPE_CHECKING:
+    from vyr.client import Client
+    from vyr.protocol import Node
+    from vyr.runtime import Runtime
 
 # How long the socket probe may take: a listening unix socket accepts at once.
 _PROBE_TIMEOUT_S = 1.0
@@ -42,7 +47,7 @@ def daemon_endpoint(ctx: click.Context) -> str | None:
     return resolved
 
 
-def open_node(ctx: click.Context) -> Any:
+def open_node(ctx: click.Context) -> Node:
     """A `vyr.Client` to the daemon (see `daemon_endpoint`), else the embedded `vyr.Runtime`.
 
     A client reads its credentials from the environment: VYR_TOKEN_FILE (bearer token),
@@ -50,10 +55,11 @@ def open_node(ctx: click.Context) -> Any:
     VYR_CLIENT_KEY (mTLS).
     """
     endpoint = daemon_endpoint(ctx)
-    return _client(ctx, endpoint) if endpoint is not None else open_embedded(ctx)
+    node: Node = _client(ctx, endpoint) if endpoint is not None else open_embedded(ctx)
+    return node
 
 
-def open_embedded(ctx: click.Context) -> Any:
+def open_embedded(ctx: click.Context) -> Runtime:
     """An embedded `vyr.Runtime` on this home, whether or not a daemon serves it (for what
     only the local store can do, like `vyr artifact export`)."""
     from vyr.runtime import Runtime
@@ -63,7 +69,7 @@ def open_embedded(ctx: click.Context) -> Any:
     return node
 
 
-def open_daemon(ctx: click.Context, why: str) -> Any:
+def open_daemon(ctx: click.Context, why: str) -> Client:
     """A `vyr.Client` for a command that needs a long-lived node; without a daemon, raises
     `DaemonRequired` saying `why` (what an embedded node would lose)."""
     endpoint = daemon_endpoint(ctx)
@@ -72,7 +78,7 @@ def open_daemon(ctx: click.Context, why: str) -> Any:
     return _client(ctx, endpoint)
 
 
-def _client(ctx: click.Context, endpoint: str) -> Any:
+def _client(ctx: click.Context, endpoint: str) -> Client:
     from vyr.client import Client
 
     node = Client(endpoint)

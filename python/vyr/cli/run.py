@@ -27,8 +27,10 @@ def task_options(command: Any) -> Any:
             "--state",
             "states",
             multiple=True,
-            metavar="NAME:ro|NAME:rw",
-            help="Bind a state (repeatable).",
+            metavar="NAME:MODE[@PATH]",
+            help="Bind a state (repeatable): MODE is ro or rw; the guest sees it at PATH, an "
+            "absolute guest path (/ included), by default /state/NAME. Bindings need distinct, "
+            "non-overlapping paths.",
         ),
         click.option(
             "--timeout",

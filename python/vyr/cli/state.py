@@ -65,13 +65,24 @@ def ls(ctx: click.Context, as_json: bool) -> None:
 @click.option(
     "--mode", type=click.Choice(["ro", "rw"]), required=True, help="Read-only or read-write."
 )
+@click.option(
+    "--at",
+    "guest_path",
+    metavar="GUEST_PATH",
+    help="Where the guest sees the state: an absolute path, / included. Default /state/NAME.",
+)
 @click.pass_context
-def bind(ctx: click.Context, task_id: str, state_ref: str, mode: str) -> None:
+def bind(
+    ctx: click.Context, task_id: str, state_ref: str, mode: str, guest_path: str | None
+) -> None:
     """Bind STATE (id or name) to a task that has not started yet.
 
     \b
-    Example:
+    Examples:
       vyr state bind t-0193... lookup --mode ro
+      vyr state bind t-0193... site --mode rw --at /
     """
-    open_daemon(ctx, "tasks and states live on a daemon").bind_state(task_id, state_ref, mode)
-    click.echo(f"bound {state_ref} to {task_id} ({mode})", err=True)
+    node = open_daemon(ctx, "tasks and states live on a daemon")
+    node.bind_state(task_id, state_ref, mode, guest_path)
+    where = guest_path or "/state/NAME"
+    click.echo(f"bound {state_ref} to {task_id} ({mode}, at {where})", err=True)

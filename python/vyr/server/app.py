@@ -26,7 +26,6 @@ from vyr.config import default_home
 from vyr.errors import InvalidArgument
 from vyr.server.interceptors import ControlInterceptor
 from vyr.server.node import Node
-from vyr.server.requests import range_checks
 from vyr.server.servicer import ControlServicer
 from vyr.telemetry import server_interceptors
 
@@ -220,7 +219,7 @@ async def serve(
     config.check_transport()
     token = read_token(config.token_file) if config.token_file else None
     node = await asyncio.to_thread(Node, config.resolved_home(), **config.limits)
-    limits = node.runtime.limits()
+    limits = node.limits()
     # Responses carry a task's whole stdout and stderr: allow them, whatever requests may be.
     max_send = max(
         config.max_message_bytes,
@@ -229,8 +228,8 @@ async def serve(
     server = grpc.aio.server(
         # RPC spans first: they see the status the ControlInterceptor sets (docs/telemetry.md).
         interceptors=[
-            *server_interceptors(node.runtime),
-            ControlInterceptor(token, config.max_concurrent_rpcs, range_checks(limits)),
+            *server_interceptors(node.telemetry()),
+            ControlInterceptor(token, config.max_concurrent_rpcs),
         ],
         options=[
             ("grpc.max_receive_message_length", config.max_message_bytes),

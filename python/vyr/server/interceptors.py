@@ -1,5 +1,5 @@
 """Server interceptors: authentication, the limit on calls in flight, request decoding and
-range checks, and the one error mapping.
+and the one error mapping.
 
 Every handler is wrapped so that a `VyrError` ends the call with its status and a standard
 `google.rpc.Status` (`vyr.api.status`: ErrorInfo with the class name, the hint as a
@@ -20,7 +20,7 @@ from __future__ import annotations
 import hmac
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -28,7 +28,7 @@ import grpc.aio
 
 from vyr.api import status
 from vyr.errors import AuthenticationFailed, CapacityExceeded, InternalError, VyrError
-from vyr.server.requests import Check, Malformed, checked_stream, guarded_decoder
+from vyr.server.requests import Malformed, checked_stream, guarded_decoder
 
 log = logging.getLogger("vyr.server")
 
@@ -68,11 +68,9 @@ class ControlInterceptor(grpc.aio.ServerInterceptor):
         self,
         token: str | None = None,
         max_concurrent_rpcs: int | None = None,
-        checks: Mapping[str, Check] | None = None,
     ) -> None:
         self._token = token
         self.limiter = CallLimiter(max_concurrent_rpcs)
-        self._checks = dict(checks or {})
         # Wrapped handlers depend only on the method: build each once, not once per call.
         self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
@@ -95,7 +93,6 @@ class ControlInterceptor(grpc.aio.ServerInterceptor):
             method,
             self._token if needs_token else None,
             None if open_method else self.limiter,
-            self._checks.get(method),
         )
         self._wrapped[method] = (handler, wrapped)
         return wrapped
@@ -106,18 +103,15 @@ def _wrap(
     method: str,
     token: str | None,
     limiter: CallLimiter | None,
-    check: Check | None,
 ) -> grpc.RpcMethodHandler:
     def admit(request: Any, context: grpc.aio.ServicerContext) -> None:
-        """Auth, then the checks of the request (before a slot is taken: a refusal is quick)."""
+        """Auth, then the request's shape (before a slot is taken: a refusal is quick)."""
         if token is not None and not (context.peer() or "").startswith("unix:"):
             _authenticate(token, context)
         if handler.request_streaming:
             return
         if type(request) is Malformed:
             raise request.error(method)
-        if check is not None:
-            check(request)
 
     async def unary_response(behavior: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
         try:

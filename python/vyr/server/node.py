@@ -1,263 +1,280 @@
-"""The daemon's node: the embedded `vyr.Runtime` plus what a long-lived server adds to it.
+"""The daemon's node layer: the embedded runtime plus what a long-lived server adds to it, and
+the one place a task's end goes through.
 
-That is the task journal (durable record, idempotency keys, results after a restart), the blob
-store (chunked inputs, outputs by digest) and task-end notifications for waiters and trace
-streams. Methods here are synchronous and may touch disk: the servicer calls them through
-`asyncio.to_thread`.
+It owns the journal (durable record, idempotency keys, results after a restart), the blob store
+(uploaded inputs, large outputs) and the `vyr-journal` thread: the node's one task-ended path.
+That thread takes outcomes from the core's ended feed (waiting in Rust, without the GIL) together
+with the accept rows queued by submits, commits both in one transaction, and only then tells
+waiters, the recent-results cache and telemetry. So nothing a client was told can be
+contradicted by the journal after a crash. If a commit fails (a full disk), the batch is kept
+and retried until it succeeds; accepts in it fail at once with `StorageError`.
 
-A task's end is announced (to waiters, listeners and `view`) only once its outcome is committed
-to the journal, so nothing a client was told can be contradicted by the journal after a crash.
+Methods are synchronous and may touch disk: the servicer calls the slow ones through
+`asyncio.to_thread`; `submit_inline` only queues and may run on the event loop.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import replace
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from vyr.blobs import EMPTY_DIGEST, BlobStore, digest_of
-from vyr.errors import StorageError, TaskNotFound
-from vyr.journal import Journal
+from vyr.errors import IdempotencyConflict, StorageError, TaskNotFound, VyrError
+from vyr.journal import Accepted, Journal, output_in_row
 from vyr.runtime import Runtime, Task
-from vyr.types import Resources, StateBinding, TaskResult
+from vyr.types import Artifact, State, StateBinding, TaskResult, TaskSpec
 
 log = logging.getLogger("vyr.server")
 
-EndListener = Callable[[TaskResult], None]
-RecordedCallback = Callable[["TaskView"], None]
+RecordedCallback = Callable[[TaskResult], None]
+Committed = Callable[[BaseException | None], None]
+_BATCH = 512
+_POLL_S = 0.5  # how often an idle loop looks at its stop flag
+_RETRY_S = 1.0  # after a failed commit (e.g. a full disk)
 _RECORD_WAIT_S = 10.0
-# Views of recently recorded tasks kept in memory, so the WaitTask or GetTask that usually
-# follows an end needs no thread hop or journal read (small outputs only: memory stays bounded).
-_RECENT_VIEWS = 4096
+# Recently recorded tasks kept in memory, so the WaitTask or GetTask that usually follows an end
+# needs no journal read (their results when the output is small, else only the id).
+_RECENT = 4096
 _RECENT_OUTPUT_BYTES = 64 << 10
 
 
-class TaskView:
-    """A task as the API shows it: its result plus the digests of its input and output."""
+class _Pending:
+    """An accept row waiting for the loop, and who to tell once it is committed."""
 
-    __slots__ = ("result", "input_digest", "stdout_digest", "stderr_digest")
+    __slots__ = ("row", "done")
 
-    def __init__(
-        self, result: TaskResult, input_digest: str, stdout_digest: str, stderr_digest: str
-    ) -> None:
-        self.result = result
-        self.input_digest = input_digest
-        self.stdout_digest = stdout_digest
-        self.stderr_digest = stderr_digest
+    def __init__(self, row: Accepted, done: Committed) -> None:
+        self.row = row
+        self.done = done
 
 
 class Node:
-    """A runtime rooted at `home`, with its journal and blob store."""
+    """A runtime rooted at `home`, with its journal, blob store and task-ended loop."""
 
     def __init__(self, home: str | Path | None = None, **limits: Any) -> None:
-        # Streams are always on in the daemon (their history starts with it); export per OTEL_*.
-        self.runtime = Runtime(home, telemetry=True, **limits)
+        # Streams are always on in the daemon (their history starts with it); export per
+        # OTEL_*. This node consumes the runtime's ended feed itself (the journal comes first).
+        self.runtime = Runtime(home, telemetry=True, end_consumer=False, **limits)
         self.home = self.runtime.home
-        # Tasks accepted whose outcome is not committed yet -> callbacks for when it is.
-        self._unrecorded: dict[str, list[RecordedCallback]] = {}
-        self._unrecorded_lock = threading.Lock()
-        self._recent: OrderedDict[str, TaskView] = OrderedDict()
-        self.journal = Journal(self.home / "journal.db", on_commit=self._outcomes_committed)
+        self.journal = Journal(self.home / "journal.db")
         self.blobs = BlobStore(self.home / "blobs")
         self.accepted = 0
         self.ended = 0
-        self._input_digests: dict[str, str] = {}
+        self._lock = threading.Lock()
         self._key_lock = threading.Lock()
-        self._listeners: set[EndListener] = set()
-        self._listeners_lock = threading.Lock()
+        self._pending: list[_Pending] = []
+        # Accepted tasks whose end is not committed yet -> callbacks for when it is.
+        self._unrecorded: dict[str, list[RecordedCallback]] = {}
+        self._recorded: OrderedDict[str, TaskResult | None] = OrderedDict()
+        self._processed = 0
+        self._progress = threading.Condition()
+        self._stopped = False
+        self._observer = self.runtime.telemetry()
+        self._observer.feeds.append(self.flush)
         if self.journal.interrupted:
             log.warning(
-                "%d task(s) left queued or running by the previous process were marked failed (node_restarted)",
+                "%d task(s) left queued or running by the previous process were marked failed"
+                " (node_restarted)",
                 self.journal.interrupted,
             )
+        self._thread = threading.Thread(target=self._loop, name="vyr-journal", daemon=True)
+        self._thread.start()
+
+    # -- what the servicer passes through ---------------------------------------------------
+    def limits(self) -> dict[str, int]:
+        """The node's effective limits."""
+        return self.runtime.limits()
+
+    def put_artifact(
+        self, digest: str, manifest: bytes, signature: bytes, module: bytes
+    ) -> Artifact:
+        """Verifies, compiles and stores an artifact."""
+        return self.runtime.put_artifact(digest, manifest, signature, module)
+
+    def list_artifacts(self) -> list[Artifact]:
+        """Stored artifacts."""
+        return self.runtime.list_artifacts()
+
+    def create_state(self, name: str, class_: str) -> State:
+        """Creates an ephemeral state."""
+        return self.runtime.create_state(name, class_)
+
+    def bind_state(self, task_id: str, binding: StateBinding) -> None:
+        """Binds a state to a task that has not started."""
+        self.runtime.bind_state(task_id, binding.state, binding.mode, binding.path)
+
+    def list_states(self) -> list[State]:
+        """Live states."""
+        return self.runtime.list_states()
+
+    def trust_add(self, public_key_text: str) -> str:
+        """Trusts a public key; returns its key id."""
+        return self.runtime.trust_add(public_key_text)
+
+    def trust_list(self) -> list[tuple[str, str]]:
+        """Trusted keys as (key id, public key text)."""
+        return self.runtime.trust_list()
+
+    def trust_remove(self, key_id: str) -> None:
+        """Stops trusting a key."""
+        self.runtime.trust_remove(key_id)
+
+    def put_input(self, data: bytes, expected_digest: str | None) -> str:
+        """Stores uploaded input bytes; returns their digest."""
+        return self.blobs.put(data, expected_digest)
+
+    def telemetry(self) -> Any:
+        """The node's telemetry observer (trace and metric histories)."""
+        return self._observer
 
     # -- tasks ------------------------------------------------------------------------------
-    def submit(
-        self,
-        artifact_digest: str,
-        input_bytes: bytes | None,
-        input_digest: str | None,
-        bindings: Iterable[StateBinding],
-        resources: Resources,
-        args: list[str] | None,
-        env: Mapping[str, str] | None,
-        idempotency_key: str = "",
-    ) -> tuple[str, bool]:
-        """Accepts and journals a task; returns (task id, whether the key named an older one)."""
-        if input_bytes is None:
-            input_bytes = self.blobs.get(input_digest or EMPTY_DIGEST)
-        digest = input_digest or digest_of(input_bytes)
-        bindings = list(bindings)
+    def submit(self, spec: TaskSpec, idempotency_key: str = "") -> tuple[str, bool]:
+        """Accepts and journals a task (its input may be a stored blob, by `input_digest`);
+        returns (task id, whether the key named an earlier task). Blocks until committed."""
+        if spec.input_digest and not spec.input:
+            spec = _with_input(spec, self.blobs.get(spec.input_digest))
         if not idempotency_key:
-            return self._submit(
-                artifact_digest, input_bytes, digest, bindings, resources, args, env, ""
-            ), False
+            return self._submit_and_wait(spec, "", ""), False
+        request = request_digest(spec)
         # Keyed submits are serialised so two racing calls cannot both run the task.
         with self._key_lock:
-            existing = self.journal.task_for_key(idempotency_key)
-            if existing is not None:
-                return existing, True
-            return self._submit(
-                artifact_digest,
-                input_bytes,
-                digest,
-                bindings,
-                resources,
-                args,
-                env,
-                idempotency_key,
-            ), False
+            earlier = self.journal.for_key(idempotency_key)
+            if earlier is not None:
+                if earlier.request_digest and earlier.request_digest != request:
+                    raise IdempotencyConflict(
+                        "idempotency key reused with a different request"
+                        f" (key {idempotency_key!r} names task {earlier.task.id})"
+                    )
+                return earlier.task.id, True
+            return self._submit_and_wait(spec, idempotency_key, request), False
 
-    def _submit(
-        self,
-        artifact_digest: str,
-        input_bytes: bytes,
-        input_digest: str,
-        bindings: list[StateBinding],
-        resources: Resources,
-        args: list[str] | None,
-        env: Mapping[str, str] | None,
-        key: str,
-    ) -> str:
-        task, row = self._accept(
-            artifact_digest, input_bytes, input_digest, bindings, resources, args, env, key
-        )
-        try:
-            self.journal.record_accepted(row)
-        except Exception as error:
-            self._forget(task)
-            raise StorageError(f"could not journal task {task.id}: {error}") from None
-        self.accepted += 1
-        self._watch(task)
-        return task.id
-
-    def submit_inline(
-        self,
-        artifact_digest: str,
-        input_bytes: bytes,
-        bindings: Iterable[StateBinding],
-        resources: Resources,
-        args: list[str] | None,
-        env: Mapping[str, str] | None,
-        committed: Callable[[BaseException | None], None],
-    ) -> str:
-        """`submit` for an unkeyed task whose (small) input came with the request, without
-        waiting on disk, so it may run on the event loop: the journal thread commits the row
-        together with others, then calls `committed(error)`. Until then the id must not be
-        revealed to anyone."""
-        digest = digest_of(input_bytes)
-        task, row = self._accept(
-            artifact_digest, input_bytes, digest, list(bindings), resources, args, env, ""
-        )
+    def _submit_and_wait(self, spec: TaskSpec, key: str, request: str) -> str:
+        committed = threading.Event()
+        failure: list[BaseException | None] = [None]
 
         def done(error: BaseException | None) -> None:
-            if error is not None:
-                self._forget(task)
-                committed(StorageError(f"could not journal task {task.id}: {error}"))
-                return
-            self.accepted += 1
-            committed(None)
+            failure[0] = error
+            committed.set()
 
-        self.journal.record_accepted_later(row, done)
-        self._watch(task)  # after the insert was queued: the outcome is always written after it
+        task_id = self.submit_inline(spec, done, idempotency_key=key, request=request)
+        committed.wait()
+        if failure[0] is not None:
+            raise failure[0]
+        return task_id
+
+    def submit_inline(
+        self, spec: TaskSpec, committed: Committed, *, idempotency_key: str = "", request: str = ""
+    ) -> str:
+        """Accepts a task and queues its row, without waiting on disk (so it may run on the
+        event loop); `committed(error)` is called from the loop once the row is durable (error
+        None) or could not be written. Until then the id must not be revealed to anyone."""
+        task = self.runtime.submit(spec, publish_end=True)
+        snapshot = task.result()
+        with self._lock:
+            if task.id not in self._recorded:  # it may have ended (and been recorded) already
+                self._unrecorded[task.id] = []
+            row = Accepted(snapshot, spec.resources, idempotency_key, request)
+
+            def done(error: BaseException | None) -> None:
+                if error is not None:
+                    task.cancel()
+                    committed(StorageError(f"could not journal task {task.id}: {error}"))
+                    return
+                self.accepted += 1
+                committed(None)
+
+            self._pending.append(_Pending(row, done))
+        self.runtime.wake_ended()
         return task.id
 
-    def _accept(
-        self,
-        artifact_digest: str,
-        input_bytes: bytes,
-        input_digest: str,
-        bindings: list[StateBinding],
-        resources: Resources,
-        args: list[str] | None,
-        env: Mapping[str, str] | None,
-        key: str,
-    ) -> tuple[Task, dict[str, Any]]:
-        """Submits to the runtime; returns the task and its journal row (not yet written)."""
-        task = self.runtime.submit_task(
-            artifact_digest, input_bytes, bindings, resources, args=args, env=env
-        )
-        snapshot = task.result()
-        with self._unrecorded_lock:
-            self._unrecorded[task.id] = []
-        self._input_digests[task.id] = input_digest
-        row = {
-            "id": task.id,
-            "artifact": snapshot.artifact,
-            "input_digest": input_digest,
-            "bindings": [[s, n, m] for s, n, m in snapshot.bindings],
-            "resources": {
-                "memory_bytes": resources.memory_bytes,
-                "timeout_ms": resources.timeout_ms,
-                "fuel": resources.fuel,
-            },
-            "granted": snapshot.granted,
-            "idempotency_key": key,
-        }
-        return task, row
+    # -- the task-ended loop ----------------------------------------------------------------
+    def _loop(self) -> None:
+        ended: list[TaskResult] = []
+        accepted: list[_Pending] = []
+        closed = False
+        while True:
+            if not closed:
+                outcomes, closed = self.runtime.next_ended(_BATCH, _POLL_S if not ended else 0)
+                ended.extend(TaskResult.from_core(outcome) for outcome in outcomes)
+            with self._lock:
+                accepted.extend(self._pending)
+                self._pending.clear()
+            if ended or accepted:
+                if not self._commit(accepted, ended):
+                    accepted.clear()  # told already; the ends stay and are retried
+                    time.sleep(_RETRY_S)
+                    continue
+                self._announce(ended)
+                ended, accepted = [], []
+            if (closed and not self._pending) or self._stopped:
+                return
 
-    def _forget(self, task: Task) -> None:
-        """Undoes `_accept` for a task that could not be journalled."""
-        task.cancel()
-        with self._unrecorded_lock:
-            self._unrecorded.pop(task.id, None)
-        self._input_digests.pop(task.id, None)
+    def _commit(self, accepted: list[_Pending], ended: list[TaskResult]) -> bool:
+        """Commits a batch; False (accepts told of the failure) if it could not be written."""
+        try:
+            for result in ended:
+                if not output_in_row(result):
+                    self.blobs.put(result.stdout)
+                    self.blobs.put(result.stderr)
+            self.journal.commit([item.row for item in accepted], ended)
+        except (OSError, VyrError, Exception) as error:  # sqlite3.Error is an Exception
+            log.error("journal: could not commit %d end(s), %d accept(s): %s", len(ended),
+                      len(accepted), error)  # fmt: skip
+            for item in accepted:
+                item.done(error)
+            return False
+        for item in accepted:
+            item.done(None)
+        return True
 
-    def _watch(self, task: Task) -> None:
-        # Runs on the Rust worker that ends the task: only queue the work.
-        task.on_end(lambda: self.journal.record_end(lambda: self._record_outcome(task)))
-
-    def _record_outcome(self, task: Task) -> dict[str, Any]:
-        result = task.result()
-        stdout_digest = self.blobs.put(result.stdout) if result.stdout else EMPTY_DIGEST
-        stderr_digest = self.blobs.put(result.stderr) if result.stderr else EMPTY_DIGEST
-        return {
-            "id": result.id,
-            "status": result.status,
-            "exit_code": result.exit_code,
-            "trap_code": result.trap_code,
-            "reason": result.reason,
-            "stdout_digest": stdout_digest,
-            "stderr_digest": stderr_digest,
-            "phases": result.phases,
-            "usage": result.usage,
-            "view": TaskView(
-                result, self._input_digests.get(task.id, ""), stdout_digest, stderr_digest
-            ),
-        }
-
-    def _outcomes_committed(self, rows: list[dict[str, Any]]) -> None:
-        """On the journal thread, after a batch of outcomes is committed: announce the ends."""
-        with self._listeners_lock:
-            listeners = list(self._listeners)
-        for row in rows:
-            view: TaskView = row["view"]
-            with self._unrecorded_lock:
-                callbacks = self._unrecorded.pop(view.result.id, [])
-                if len(view.result.stdout) + len(view.result.stderr) <= _RECENT_OUTPUT_BYTES:
-                    self._recent[view.result.id] = view
-                    if len(self._recent) > _RECENT_VIEWS:
-                        self._recent.popitem(last=False)
-            self._input_digests.pop(view.result.id, None)
+    def _announce(self, results: list[TaskResult]) -> None:
+        """After the commit: wake the waiters, remember the results, feed telemetry."""
+        # Taken before the waiters wake: a task's spans end within the call that waited for it.
+        delivered_ns = time.time_ns()
+        for result in results:
+            small = len(result.stdout) + len(result.stderr) <= _RECENT_OUTPUT_BYTES
+            with self._lock:
+                callbacks = self._unrecorded.pop(result.id, [])
+                self._recorded[result.id] = result if small else None
+                if len(self._recorded) > _RECENT:
+                    self._recorded.popitem(last=False)
             self.ended += 1
             for callback in callbacks:
-                _notify(callback, view)
-            for listener in listeners:
-                _notify(listener, view.result)
+                _notify(callback, result)
+        self._observer.ended(results, delivered_ns)
+        with self._progress:
+            self._processed += len(results)
+            self._progress.notify_all()
 
-    def recent_view(self, task_id: str) -> TaskView | None:
-        """The committed view of a task that ended recently (small outputs), or None."""
-        with self._unrecorded_lock:
-            return self._recent.get(task_id)
+    def flush(self, timeout_s: float = _RECORD_WAIT_S) -> bool:
+        """Waits until every task that ended so far is committed and announced."""
+        target = self.runtime.ended_published()
+        deadline = time.monotonic() + timeout_s
+        with self._progress:
+            while self._processed < target and self._thread.is_alive():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._progress.wait(left)
+        return True
+
+    # -- reading tasks ----------------------------------------------------------------------
+    def recent(self, task_id: str) -> TaskResult | None:
+        """The committed result of a task that ended recently (small outputs), or None."""
+        with self._lock:
+            return self._recorded.get(task_id)
 
     def when_recorded(self, task_id: str, callback: RecordedCallback) -> bool:
-        """Calls `callback(view)` (on the journal thread) once the task's outcome is committed;
-        False, and no call, if it already is (or the task is unknown here)."""
-        with self._unrecorded_lock:
+        """Calls `callback(result)` (on the loop) once the task's end is committed; False, and
+        no call, if it already is (or the task is unknown here)."""
+        with self._lock:
             callbacks = self._unrecorded.get(task_id)
             if callbacks is None:
                 return False
@@ -265,115 +282,112 @@ class Node:
             return True
 
     def _await_recorded(self, task_id: str) -> None:
-        """Blocks until an ended task's outcome is committed (normally well under a millisecond)."""
+        """Blocks until an ended task's end is committed (normally well under a millisecond)."""
         committed = threading.Event()
-        if self.when_recorded(task_id, lambda _view: committed.set()):
+        if self.when_recorded(task_id, lambda _result: committed.set()):
             committed.wait(_RECORD_WAIT_S)
 
-    def live(self, task_id: str) -> Task | None:
-        """The in-memory task, or None when only the journal knows it; `TaskNotFound` if neither."""
+    def _live(self, task_id: str) -> Task | None:
         try:
             return self.runtime.task(task_id)
         except TaskNotFound:
-            if self.journal.get(task_id) is None:
-                raise
             return None
 
-    def view(self, task_id: str, include_output: bool) -> TaskView:
-        """The task's current view, from memory or else from the journal."""
-        live = self.live(task_id)
+    def view(self, task_id: str, include_output: bool) -> TaskResult:
+        """The task as it is now, from memory or else from the journal; an end is shown only
+        once it is durable."""
+        live = self._live(task_id)
         if live is not None:
             result = live.result()
-            if result.done:
-                # Show an end only once it is durable; then the journal row is authoritative too.
-                self._await_recorded(task_id)
-            return TaskView(
-                result if include_output else replace(result, stdout=b"", stderr=b""),
-                self._input_digests.get(task_id) or self._row_input(task_id),
-                digest_of(result.stdout) if result.done else "",
-                digest_of(result.stderr) if result.done else "",
+            if not result.done:
+                return result
+            self._await_recorded(task_id)
+            return result if include_output else result.without_output()
+        entry = self.journal.get(task_id)
+        if entry is None:
+            raise TaskNotFound(f"unknown task {task_id}")
+        if not include_output:
+            return entry.task.without_output()
+        if entry.output_in_blobs:
+            return _with_output(
+                entry.task,
+                self.blobs.get(entry.task.stdout_digest or EMPTY_DIGEST),
+                self.blobs.get(entry.task.stderr_digest or EMPTY_DIGEST),
             )
-        row = self.journal.get(task_id)
-        assert row is not None  # live() raised otherwise
-        return self._view_from_row(row, include_output)
+        return entry.task
 
-    def _row_input(self, task_id: str) -> str:
-        row = self.journal.get(task_id)
-        return str(row["input_digest"]) if row else ""
-
-    def _view_from_row(self, row: dict[str, Any], include_output: bool) -> TaskView:
-        def output(digest: str) -> bytes:
-            return self.blobs.get(digest) if include_output and digest else b""
-
-        result = TaskResult(
-            id=row["id"],
-            artifact=row["artifact"],
-            status=row["status"],
-            exit_code=row["exit_code"],
-            trap_code=row["trap_code"],
-            reason=row["reason"],
-            stdout=output(row["stdout_digest"]),
-            stderr=output(row["stderr_digest"]),
-            phases=row["phases"],
-            usage=row["usage"],
-            granted=row["granted"],
-            bindings=[tuple(b) for b in row["bindings"]],  # type: ignore[misc]
-        )
-        return TaskView(result, row["input_digest"], row["stdout_digest"], row["stderr_digest"])
-
-    def list_page(self, after: int, limit: int) -> tuple[list[TaskView], int, bool]:
+    def list_page(self, after: int, limit: int) -> tuple[list[TaskResult], int, bool]:
         """Known tasks, oldest first, a page at a time: up to `limit` after journal position
-        `after`, with live status where in memory: (views, the last one's position, whether
+        `after`, with live status where in memory: (tasks, the last one's position, whether
         more follow)."""
-        rows = self.journal.page(after, limit + 1)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        last = rows[-1][0] if rows else after
-        return [self._listed(row) for _, row in rows], last, more
-
-    def _listed(self, row: dict[str, Any]) -> TaskView:
-        """A journal row as listed: with the live status where the task is in memory."""
-        try:
-            live = self.runtime.task(row["id"])
-        except TaskNotFound:
-            return self._view_from_row(row, include_output=False)
-        result = replace(live.result(), stdout=b"", stderr=b"")
-        if result.done and row["status"] in ("queued", "running"):
-            self._await_recorded(row["id"])  # list an end only once it is durable
-        return TaskView(result, row["input_digest"], row["stdout_digest"], row["stderr_digest"])
+        entries = self.journal.page(after, limit + 1)
+        more = len(entries) > limit
+        entries = entries[:limit]
+        last = entries[-1].seq if entries else after
+        listed = []
+        for entry in entries:
+            live = self._live(entry.task.id)
+            if live is None:
+                listed.append(entry.task.without_output())
+                continue
+            result = live.result().without_output()
+            if result.done and entry.task.status in ("queued", "running"):
+                self._await_recorded(entry.task.id)  # list an end only once it is durable
+            listed.append(result)
+        return listed, last, more
 
     def cancel(self, task_id: str) -> bool:
         """Cancels a live task; False if it had ended (in memory or only in the journal)."""
-        if self.live(task_id) is None:
+        if self._live(task_id) is None:
+            if self.journal.get(task_id) is None:
+                raise TaskNotFound(f"unknown task {task_id}")
             return False
         return self.runtime.cancel_task(task_id)
-
-    # -- notifications ----------------------------------------------------------------------
-    def subscribe(self, listener: EndListener) -> Callable[[], None]:
-        """Calls `listener(result)` (on the journal thread) as each task ends; returns unsubscribe."""
-        with self._listeners_lock:
-            self._listeners.add(listener)
-
-        def unsubscribe() -> None:
-            with self._listeners_lock:
-                self._listeners.discard(listener)
-
-        return unsubscribe
 
     # -- lifecycle --------------------------------------------------------------------------
     def drain(self, grace: float) -> None:
         """Stops accepting, lets running tasks finish for `grace` s, cancels the rest and
-        commits every outcome to the journal."""
-        self.runtime.close(grace)
-        self.journal.flush()
+        commits every end to the journal."""
+        self.runtime.close(grace)  # closes the ended feed once every task has ended
+        self._thread.join(_RECORD_WAIT_S)
 
     def close(self) -> None:
-        """Closes the journal (after `drain`)."""
+        """Stops the loop and closes the journal (after `drain`)."""
+        self._stopped = True
+        self.runtime.wake_ended()
+        self._thread.join(_RECORD_WAIT_S)
         self.journal.close()
+
+
+def request_digest(spec: TaskSpec) -> str:
+    """A digest of what a submit asked for, so an idempotency key reused for another request
+    is told apart: artifact, input, args, env, bindings and resources."""
+    canonical = {
+        "artifact": spec.artifact_digest,
+        "input": spec.input_digest or digest_of(spec.input),
+        "args": list(spec.args) if spec.args is not None else None,
+        "env": sorted(spec.env.items()),
+        "bindings": [[b.state, b.mode, b.path] for b in spec.state_bindings],
+        "resources": [spec.resources.memory_bytes, spec.resources.timeout_ms, spec.resources.fuel],
+    }
+    encoded = json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()
+    return "sha256:" + hashlib.sha256(encoded).hexdigest()
+
+
+def _with_input(spec: TaskSpec, data: bytes) -> TaskSpec:
+    import dataclasses
+
+    return dataclasses.replace(spec, input=data)
+
+
+def _with_output(result: TaskResult, stdout: bytes, stderr: bytes) -> TaskResult:
+    import dataclasses
+
+    return dataclasses.replace(result, stdout=stdout, stderr=stderr)
 
 
 def _notify(callback: Callable[[Any], None], value: Any) -> None:
     try:
         callback(value)
-    except Exception:  # a broken listener must not stop the journal thread
+    except Exception:  # a broken waiter must not stop the task-ended loop
         log.exception("a task-end notification failed")

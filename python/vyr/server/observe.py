@@ -6,14 +6,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from vyr.api.v0 import control_pb2 as pb
-from vyr.runtime import Runtime
+from vyr.telemetry.observer import TaskObserver
 from vyr.telemetry.streams import MetricFilter, TraceFilter, aiterate, current_snapshot, spaced
 from vyr.telemetry.wire import point_to_proto, span_to_proto
 
 
-async def stream_traces(runtime: Runtime, request: pb.TraceFilter) -> AsyncIterator[pb.Span]:
+async def stream_traces(observer: TaskObserver, request: pb.TraceFilter) -> AsyncIterator[pb.Span]:
     """Replay after the cursor (or all with `include_finished`), then the live tail."""
-    observer = runtime.telemetry()
     wanted = TraceFilter.of(
         request.task_ids, request.artifact_digest, request.statuses, request.span_names
     )
@@ -29,10 +28,9 @@ async def stream_traces(runtime: Runtime, request: pb.TraceFilter) -> AsyncItera
 
 
 async def stream_metrics(
-    runtime: Runtime, request: pb.MetricFilter
+    observer: TaskObserver, request: pb.MetricFilter
 ) -> AsyncIterator[pb.MetricPoint]:
     """The values now (or the replay after the cursor), then one snapshot per interval."""
-    observer = runtime.telemetry()
     wanted = MetricFilter(frozenset(request.names), request.interval_ms)
     after = request.after_cursor if request.HasField("after_cursor") else None
     if after is None:

@@ -1,5 +1,5 @@
-"""Requests as they come off the wire: bytes that are not the method's message, and values the
-proto can carry but the node cannot take, refused as `InvalidArgument` before any handler runs.
+"""Requests as they come off the wire: bytes that are not the method's message are refused as
+`InvalidArgument` before any handler runs.
 
 grpc.aio decodes a request before it calls the handler, and a decoder that raises ends the
 call as `UNKNOWN` with a traceback in the log (or, inside a request stream, as whatever the
@@ -7,21 +7,18 @@ handler makes of the exception). The decoder installed here never raises: it han
 a `Malformed` value instead, which the interceptor turns into `INVALID_ARGUMENT` naming the
 message it expected.
 
-Range checks are for fields whose proto type is wider than what the daemon converts them to (a
-`uint64` of milliseconds that becomes a float of seconds and back overflows near 2**64): each
-names the field and its range. Everything else is checked by the node itself, as before.
+Values are checked by the node itself (`vyr.Resources` for the ranges a proto field can carry,
+then the core against the node's ceilings), in the same units as on the wire.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from vyr.api.v0 import control_pb2 as pb
-from vyr.errors import InvalidArgument, InvalidResources
+from vyr.errors import InvalidArgument
 
 Decoder = Callable[[bytes], Any]
-Check = Callable[[Any], None]
 
 
 class Malformed:
@@ -64,24 +61,3 @@ async def checked_stream(requests: AsyncIterator[Any], method: str) -> AsyncIter
         if type(message) is Malformed:
             raise message.error(method)
         yield message
-
-
-def range_checks(limits: Mapping[str, int]) -> dict[str, Check]:
-    """The range check of each method that has one (by full method name), for a node with
-    these limits (`Runtime.limits()`)."""
-    max_timeout_ms = int(limits["max_timeout_ms"])
-
-    def submit(request: pb.SubmitTaskRequest) -> None:
-        # The one resource that crosses a float on its way to the core (ms -> s -> ms); memory
-        # and fuel reach it as integers and are refused there with the node's ceiling.
-        if request.resources.HasField("timeout_ms"):
-            timeout_ms = request.resources.timeout_ms
-            if not 1 <= timeout_ms <= max_timeout_ms:
-                raise InvalidResources(
-                    f"resources.timeout_ms {timeout_ms} is outside 1..={max_timeout_ms} ms"
-                    " (the node's ceiling)"
-                )
-
-    return {
-        "/vyr.api.v0.Control/SubmitTask": submit,
-    }

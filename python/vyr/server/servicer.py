@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from typing import Any
 
 import grpc.aio
@@ -21,12 +20,12 @@ from vyr.api.v0 import control_pb2 as pb
 from vyr.api.v0 import control_pb2_grpc as pb_grpc
 from vyr.errors import ArtifactTooLarge, InputTooLarge, InvalidArgument, ShuttingDown, WaitTimeout
 from vyr.server import observe, paging
-from vyr.server.node import Node, TaskView
+from vyr.server.node import Node
 from vyr.telemetry import propagation
-from vyr.types import Resources, StateBinding
+from vyr.types import StateBinding, TaskResult, TaskSpec
 
 Context = grpc.aio.ServicerContext
-INLINE_SUBMIT_BYTES = 64 << 10  # hashing this much on the event loop takes well under 100 µs
+INLINE_SUBMIT_BYTES = 64 << 10  # copying this much on the event loop takes well under 100 µs
 
 
 class ControlServicer(pb_grpc.ControlServicer):
@@ -34,7 +33,7 @@ class ControlServicer(pb_grpc.ControlServicer):
 
     def __init__(self, node: Node) -> None:
         self.node = node
-        self.limits = node.runtime.limits()
+        self.limits = node.limits()
         self.accepting = True
         self._waker: LoopWaker | None = None
 
@@ -78,14 +77,14 @@ class ControlServicer(pb_grpc.ControlServicer):
         self._check_accepting()
         module = b"".join(chunks)
         artifact = await asyncio.to_thread(
-            self.node.runtime.put_artifact, header.digest, header.manifest, header.signature, module
+            self.node.put_artifact, header.digest, header.manifest, header.signature, module
         )
         return convert.artifact_to_proto(artifact)
 
     async def ListArtifacts(
         self, request: pb.ListArtifactsRequest, context: Context
     ) -> pb.ListArtifactsResponse:
-        artifacts = await asyncio.to_thread(self.node.runtime.list_artifacts)
+        artifacts = await asyncio.to_thread(self.node.list_artifacts)
         return pb.ListArtifactsResponse(artifacts=[convert.artifact_to_proto(a) for a in artifacts])
 
     # -- inputs -----------------------------------------------------------------------------
@@ -106,7 +105,7 @@ class ControlServicer(pb_grpc.ControlServicer):
             if size > limit:
                 raise InputTooLarge(f"input exceeds the node's limit of {limit} bytes")
             chunks.append(message.chunk)
-        digest = await asyncio.to_thread(self.node.blobs.put, b"".join(chunks), expected or None)
+        digest = await asyncio.to_thread(self.node.put_input, b"".join(chunks), expected or None)
         return pb.PutInputResponse(digest=digest, size=size)
 
     # -- tasks ------------------------------------------------------------------------------
@@ -114,30 +113,19 @@ class ControlServicer(pb_grpc.ControlServicer):
         self, request: pb.SubmitTaskRequest, context: Context
     ) -> pb.SubmitTaskResponse:
         self._check_accepting()
-        source = request.input_ref.WhichOneof("source")
-        input_bytes = request.input_ref.inline if source != "digest" else None
-        input_digest = request.input_ref.digest if source == "digest" else None
+        spec = _spec(request)
         # The caller's `traceparent` becomes the task's parent span (to_thread copies the context).
         token = propagation.attach_incoming(context.invocation_metadata())
         try:
-            task_id, existing = await self._submit(
-                request.artifact_digest,
-                input_bytes,
-                input_digest,
-                [convert.binding_from_proto(b) for b in request.state_bindings],
-                convert.resources_from_proto(request.resources),
-                list(request.args.values) if request.HasField("args") else None,
-                dict(request.env) or None,
-                request.idempotency_key,
-            )
+            task_id, existing = await self._submit(spec, request.idempotency_key)
         finally:
             propagation.detach(token)
         if not request.wait:
             return pb.SubmitTaskResponse(task_id=task_id, existing=existing)
         # Submit and wait in one call (a v0 addition): the task comes back once its end is
         # committed to the journal; the call's own deadline bounds the wait.
-        view = await self._ended(task_id, None, include_output=True)
-        return pb.SubmitTaskResponse(task_id=task_id, existing=existing, task=_task(view))
+        result = await self._ended(task_id, None, include_output=True)
+        return pb.SubmitTaskResponse(task_id=task_id, existing=existing, task=_task(result))
 
     async def CancelTask(
         self, request: pb.CancelTaskRequest, context: Context
@@ -159,9 +147,9 @@ class ControlServicer(pb_grpc.ControlServicer):
     ) -> pb.ListTasksResponse:
         after = paging.position_of(request.page_token)
         size = paging.page_size(request.page_size)
-        views, last, more = await asyncio.to_thread(self.node.list_page, after, size)
+        results, last, more = await asyncio.to_thread(self.node.list_page, after, size)
         return pb.ListTasksResponse(
-            tasks=[_task(view) for view in views],
+            tasks=[_task(result) for result in results],
             next_page_token=paging.token_after(last) if more else "",
         )
 
@@ -169,7 +157,7 @@ class ControlServicer(pb_grpc.ControlServicer):
     async def CreateState(self, request: pb.CreateStateRequest, context: Context) -> pb.State:
         self._check_accepting()
         state = await asyncio.to_thread(
-            self.node.runtime.create_state, request.name, getattr(request, "class") or "ephemeral"
+            self.node.create_state, request.name, getattr(request, "class") or "ephemeral"
         )
         return convert.state_to_proto(state)
 
@@ -177,32 +165,31 @@ class ControlServicer(pb_grpc.ControlServicer):
         self, request: pb.BindStateRequest, context: Context
     ) -> pb.BindStateResponse:
         mode = convert.mode_from_proto(request.mode)
-        await asyncio.to_thread(
-            self.node.runtime.bind_state, request.task_id, request.state_id, mode
-        )
+        binding = StateBinding(request.state_id, mode, request.path or None)  # type: ignore[arg-type]
+        await asyncio.to_thread(self.node.bind_state, request.task_id, binding)
         return pb.BindStateResponse()
 
     async def ListStates(
         self, request: pb.ListStatesRequest, context: Context
     ) -> pb.ListStatesResponse:
-        states = await asyncio.to_thread(self.node.runtime.list_states)
+        states = await asyncio.to_thread(self.node.list_states)
         return pb.ListStatesResponse(states=[convert.state_to_proto(s) for s in states])
 
     # -- trust ------------------------------------------------------------------------------
     async def TrustAdd(self, request: pb.TrustAddRequest, context: Context) -> pb.TrustKey:
-        key_id = await asyncio.to_thread(self.node.runtime.trust_add, request.public_key)
+        key_id = await asyncio.to_thread(self.node.trust_add, request.public_key)
         return pb.TrustKey(key_id=key_id, public_key=request.public_key)
 
     async def TrustList(
         self, request: pb.TrustListRequest, context: Context
     ) -> pb.TrustListResponse:
-        keys = await asyncio.to_thread(self.node.runtime.trust_list)
+        keys = await asyncio.to_thread(self.node.trust_list)
         return pb.TrustListResponse(keys=[pb.TrustKey(key_id=k, public_key=p) for k, p in keys])
 
     async def TrustRemove(
         self, request: pb.TrustRemoveRequest, context: Context
     ) -> pb.TrustRemoveResponse:
-        await asyncio.to_thread(self.node.runtime.trust_remove, request.key_id)
+        await asyncio.to_thread(self.node.trust_remove, request.key_id)
         return pb.TrustRemoveResponse()
 
     # -- observation (server/observe.py) -------------------------------------------------------
@@ -210,66 +197,40 @@ class ControlServicer(pb_grpc.ControlServicer):
         self, request: pb.TraceFilter, context: Context
     ) -> AsyncIterator[pb.Span]:
         """Spans of ended tasks: the replay asked for, then the live tail until the client leaves."""
-        async for span in observe.stream_traces(self.node.runtime, request):
+        async for span in observe.stream_traces(self.node.telemetry(), request):
             yield span
 
     async def StreamMetrics(
         self, request: pb.MetricFilter, context: Context
     ) -> AsyncIterator[pb.MetricPoint]:
         """The node's metric values now, then one snapshot per interval."""
-        async for point in observe.stream_metrics(self.node.runtime, request):
+        async for point in observe.stream_metrics(self.node.telemetry(), request):
             yield point
 
-    async def _submit(
-        self,
-        artifact_digest: str,
-        input_bytes: bytes | None,
-        input_digest: str | None,
-        bindings: list[StateBinding],
-        resources: Resources,
-        args: list[str] | None,
-        env: dict[str, str] | None,
-        idempotency_key: str,
-    ) -> tuple[str, bool]:
+    async def _submit(self, spec: TaskSpec, idempotency_key: str) -> tuple[str, bool]:
         """An unkeyed submit with a small inline input is accepted on the event loop (the runtime
         only queues it) and journalled in a commit shared with other submits; the rest (a key to
-        look up, an input blob to read, a large input to hash) take a worker thread."""
-        if idempotency_key or input_bytes is None or len(input_bytes) > INLINE_SUBMIT_BYTES:
-            return await asyncio.to_thread(
-                self.node.submit,
-                artifact_digest,
-                input_bytes,
-                input_digest,
-                bindings,
-                resources,
-                args,
-                env,
-                idempotency_key,
-            )
+        look up, an input blob to read) take a worker thread."""
+        if idempotency_key or spec.input_digest or len(spec.input) > INLINE_SUBMIT_BYTES:
+            return await asyncio.to_thread(self.node.submit, spec, idempotency_key)
         waker = self._loop_waker()
         committed: asyncio.Future[BaseException | None] = waker.loop.create_future()
-        task_id = self.node.submit_inline(
-            artifact_digest,
-            input_bytes,
-            bindings,
-            resources,
-            args,
-            env,
-            lambda error: waker.resolve(committed, error),
-        )
+        task_id = self.node.submit_inline(spec, lambda error: waker.resolve(committed, error))
         error = await committed  # the row is durable before the client learns the id
         if error is not None:
             raise error
         return task_id, False
 
-    async def _ended(self, task_id: str, timeout_s: float | None, include_output: bool) -> TaskView:
-        """The task's view once its end is committed to the journal (`WaitTimeout` after
-        `timeout_s`); no thread waits: the journal thread resolves a future on this loop."""
+    async def _ended(
+        self, task_id: str, timeout_s: float | None, include_output: bool
+    ) -> TaskResult:
+        """The task once its end is committed to the journal (`WaitTimeout` after
+        `timeout_s`); no thread waits: the journal loop resolves a future on this loop."""
         waker = self._loop_waker()
-        recorded: asyncio.Future[TaskView] = waker.loop.create_future()
-        if self.node.when_recorded(task_id, lambda view: waker.resolve(recorded, view)):
+        recorded: asyncio.Future[TaskResult] = waker.loop.create_future()
+        if self.node.when_recorded(task_id, lambda result: waker.resolve(recorded, result)):
             try:
-                view = (
+                result = (
                     await asyncio.wait_for(recorded, timeout_s)
                     if timeout_s is not None
                     else await recorded
@@ -277,31 +238,32 @@ class ControlServicer(pb_grpc.ControlServicer):
             except TimeoutError:
                 raise WaitTimeout(f"timed out waiting for task {task_id}") from None
         else:  # ended and recorded already (or unknown: `node.view` raises TaskNotFound)
-            recent = self.node.recent_view(task_id)
+            recent = self.node.recent(task_id)
             if recent is None:
                 return await asyncio.to_thread(self.node.view, task_id, include_output)
-            view = recent
-        if not include_output:
-            view = TaskView(
-                replace(view.result, stdout=b"", stderr=b""),
-                view.input_digest,
-                view.stdout_digest,
-                view.stderr_digest,
-            )
-        return view
+            result = recent
+        return result if include_output else result.without_output()
 
     def _check_accepting(self) -> None:
         if not self.accepting:
             raise ShuttingDown("the node is shutting down and accepts no new work")
 
 
-def _task(view: TaskView) -> pb.Task:
-    return convert.task_to_proto(
-        view.result,
-        include_output=True,
-        stdout_digest=view.stdout_digest,
-        stderr_digest=view.stderr_digest,
-        input_digest=view.input_digest,
+def _task(result: TaskResult) -> pb.Task:
+    return convert.task_to_proto(result, include_output=True)
+
+
+def _spec(request: pb.SubmitTaskRequest) -> TaskSpec:
+    """The request as a spec; an input by digest is read from the blob store by the node."""
+    by_digest = request.input_ref.WhichOneof("source") == "digest"
+    return TaskSpec(
+        artifact_digest=request.artifact_digest,
+        input=b"" if by_digest else request.input_ref.inline,
+        input_digest=request.input_ref.digest if by_digest else None,
+        state_bindings=tuple(convert.binding_from_proto(b) for b in request.state_bindings),
+        resources=convert.resources_from_proto(request.resources),
+        args=tuple(request.args.values) if request.HasField("args") else None,
+        env=dict(request.env),
     )
 
 

@@ -25,7 +25,10 @@ if TYPE_CHECKING:
 
 
 def observe(
-    list_artifacts: Callable[[], list[Artifact]], telemetry: Telemetry | bool | None, streams: bool
+    list_artifacts: Callable[[], list[Artifact]],
+    telemetry: Telemetry | bool | None,
+    streams: bool,
+    task_counts: Callable[[], tuple[int, int]],
 ) -> TaskObserver:
     """A `TaskObserver` exporting through `telemetry` (a `Telemetry`, or the process-wide one
     from the environment when export is configured there)."""
@@ -38,13 +41,12 @@ def observe(
         if isinstance(telemetry, Telemetry)
         else (Telemetry.default() if export_configured() else None)
     )
-    return TaskObserver(list_artifacts, exporter, streams=streams)
+    return TaskObserver(list_artifacts, exporter, streams=streams, task_counts=task_counts)
 
 
-def server_interceptors(runtime: Any) -> list[Any]:
-    """The daemon's RPC span interceptor when `runtime` exports traces, else nothing (then no
+def server_interceptors(observer: TaskObserver) -> list[Any]:
+    """The daemon's RPC span interceptor when `observer` exports traces, else nothing (then no
     call pays for it, and OpenTelemetry is not even imported here)."""
-    observer = runtime.telemetry()
     telemetry = observer.telemetry
     if telemetry is None or telemetry.processor is None:
         return []

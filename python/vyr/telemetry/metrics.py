@@ -158,35 +158,33 @@ class MetricsRecorder:
         """Everything one ended task contributes."""
         phases, usage = result.phases, result.usage
         self.add("vyr.task.finished", 1, (("vyr.task.status", result.status),))
-        if usage.get("cold") and phases.get("artifact_ready"):
-            self.add(
-                "vyr.compile_cache.misses" if usage.get("compiled") else "vyr.compile_cache.hits"
-            )
-        if result.status == "rejected" and not phases.get("artifact_ready"):
+        if usage.cold and phases.artifact_ready:
+            self.add("vyr.compile_cache.misses" if usage.compiled else "vyr.compile_cache.hits")
+        if result.status == "rejected" and not phases.artifact_ready:
             self.add(
                 "vyr.artifact.verification_failures",
                 1,
                 (("error.type", "load_failed"), ("vyr.stage", "load")),
             )
-        queued, ended = phases.get("queued", 0), phases.get("ended", 0)
+        queued, ended = phases.queued, phases.ended
         for name, value, attributes in (
             ("vyr.task.duration", _seconds(queued, ended), ()),
             (
                 "vyr.task.queue_wait",
-                _seconds(phases.get("artifact_ready", 0), phases.get("scheduled", 0)),
+                _seconds(phases.artifact_ready, phases.scheduled),
                 (),
             ),
             (
                 "vyr.task.start_latency",
-                _seconds(queued, phases.get("started", 0)),
-                (("vyr.task.cold", str(bool(usage.get("cold"))).lower()),),
+                _seconds(queued, phases.started),
+                (("vyr.task.cold", str(bool(usage.cold)).lower()),),
             ),
         ):
             if value is not None:
                 self.record(name, value, attributes)
-        if phases.get("started"):
-            self.record("vyr.task.peak_memory", float(usage.get("peak_memory_bytes") or 0))
-            self.record("vyr.task.fuel_used", float(usage.get("fuel_used") or 0))
+        if phases.started:
+            self.record("vyr.task.peak_memory", float(usage.peak_memory_bytes or 0))
+            self.record("vyr.task.fuel_used", float(usage.fuel_used or 0))
 
     # -- reading -----------------------------------------------------------------------------
     def snapshot(self) -> list[MetricPoint]:

@@ -1,19 +1,20 @@
-"""`TaskObserver`: the hook `vyr.Runtime` calls around each submit, and the telemetry thread.
+"""`TaskObserver`: the hook `vyr.Runtime` calls around each submit, and what ended tasks feed.
 
 Per task, at submit: the sampler decides first. A task that is neither sampled nor needed by
-metrics or streams costs that decision and nothing else (no end callback, no spans). Otherwise
-the end callback (on a Rust worker) only timestamps and queues the handle; the telemetry thread
-builds the span records, exports sampled ones, updates the metrics and feeds the histories.
+metrics or streams costs that decision and nothing else (the core does not even publish its
+end). Otherwise the node's one task-ended path (`vyr.dispatch`, or the daemon's journal loop)
+hands the outcome to `ended`, which builds the span records, exports sampled ones, updates the
+metrics and feeds the histories. The `vyr-telemetry` thread only takes the metric snapshots.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -30,16 +31,16 @@ from vyr.telemetry.records import ROOT, TaskTrace, TraceContext, build_task_span
 from vyr.types import Artifact, TaskResult
 
 log = logging.getLogger("vyr.telemetry")
+_EARLY_KEPT = 4096  # ends awaiting their submit's registration (only a run's, for microseconds)
 _TRACE_ID_LIMIT = (1 << 64) - 1  # TraceIdRatioBased compares the trace id's low 64 bits
 VERIFICATION_ERRORS = frozenset(
     {"InvalidSignature", "UntrustedSigner", "DigestMismatch", "InvalidManifest", "InvalidModule"}
 )
-NOT_ENDED = frozenset({"queued", "running"})
-CALLBACK_POLL_S = 0.002
 
 
 class TaskObserver:
-    """Telemetry for one node. `list_artifacts` resolves signer key ids (cached per digest)."""
+    """Telemetry for one node. `list_artifacts` resolves signer key ids (cached per digest);
+    `task_counts` gives the tasks (queued, running) now."""
 
     def __init__(
         self,
@@ -47,6 +48,7 @@ class TaskObserver:
         telemetry: Telemetry | None,
         settings: Settings | None = None,
         streams: bool = False,
+        task_counts: Callable[[], tuple[int, int]] = lambda: (0, 0),
     ) -> None:
         self.settings = settings or (telemetry.settings if telemetry else Settings.from_env())
         self.telemetry = telemetry
@@ -55,11 +57,15 @@ class TaskObserver:
         self._ratio_bound = _root_ratio_bound(self._sampler)
         self._list_artifacts = list_artifacts
         self._signers: dict[str, str] = {}
-        # Observed tasks whose end has not been processed yet: id -> (handle, context).
-        self._in_flight: dict[str, tuple[Any, TraceContext]] = {}
-        self._ended: queue.SimpleQueue[tuple[Any, TraceContext] | None] = queue.SimpleQueue()
-        self.lost = 0  # ended tasks dropped because the telemetry thread fell too far behind
-        self.metrics = MetricsRecorder(self._queued_running, self._extra_counters)
+        # Observed tasks whose end has not been processed yet: id -> trace context.
+        self._in_flight: dict[str, TraceContext] = {}
+        # Ends that arrived before their submit was registered (`Runtime.run` learns the id
+        # only once the task ended): processed when `submitted` comes.
+        self._early: OrderedDict[str, TaskResult] = OrderedDict()
+        self._lock = threading.Lock()
+        # The task-ended paths feeding `ended`: `flush` first lets each deliver what it has.
+        self.feeds: list[Callable[[float], bool]] = []
+        self.metrics = MetricsRecorder(task_counts, self._extra_counters)
         if telemetry is not None and telemetry.meter is not None:
             self.metrics.bind_meter(telemetry.meter)
         self.traces: Hub[TaskTrace] = Hub(
@@ -70,7 +76,7 @@ class TaskObserver:
         )
         # Every task is observed when metrics are exported or streams are on; else only sampled ones.
         self.record_all = streams or bool(telemetry and telemetry.meter is not None)
-        self._stopping = False
+        self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="vyr-telemetry", daemon=True)
         self._thread.start()
         _exit.close_at_exit(self, _exit.OBSERVERS)
@@ -102,24 +108,40 @@ class TaskObserver:
             context.trace_state = caller.trace_state.to_header() if caller.trace_state else ""
         return context
 
-    def submitted(self, context: TraceContext | None, handle: Any) -> None:
-        """After the core accepted the task: count it and ask for its end."""
+    def submitted(self, context: TraceContext | None, task_id: str) -> None:
+        """After the core accepted the task (publishing its end): count it, await its end."""
         if context is None:
             return
         if self.record_all:
             self.metrics.add("vyr.task.submitted")
-        self._in_flight[handle.id] = (handle, context)
-        pending, limit = self._ended, self.settings.pending_tasks
+        with self._lock:
+            early = self._early.pop(task_id, None)
+            if early is None:
+                self._in_flight[task_id] = context
+                return
+        self._ended_one(early, context, time.time_ns())
 
-        def ended() -> None:  # on a Rust worker thread, holding the GIL: keep it tiny
-            context.delivered_ns = time.time_ns()
-            if pending.qsize() < limit:
-                pending.put((handle, context))
-            else:
-                self.lost += 1
-                self._in_flight.pop(handle.id, None)
+    def ended(self, results: Sequence[TaskResult], delivered_ns: int | None = None) -> None:
+        """Ended tasks, from the node's task-ended path: spans, export, metrics, histories.
+        `delivered_ns`: when the ends reached Python (now if not given). Tasks this observer
+        did not see submitted are kept a while (`run` learns its id only at the end)."""
+        delivered = delivered_ns or time.time_ns()
+        for result in results:
+            with self._lock:
+                context = self._in_flight.pop(result.id, None)
+                if context is None:
+                    self._early[result.id] = result
+                    if len(self._early) > _EARLY_KEPT:
+                        self._early.popitem(last=False)
+                    continue
+            self._ended_one(result, context, delivered)
 
-        handle.on_end(ended)
+    def _ended_one(self, result: TaskResult, context: TraceContext, delivered: int) -> None:
+        context.delivered_ns = delivered
+        try:
+            self._process(result, context)
+        except Exception:  # telemetry must never take the node down
+            log.exception("telemetry: could not process an ended task")
 
     def refused(self, context: TraceContext | None, error: BaseException) -> None:
         """The core refused the submit at once."""
@@ -143,37 +165,17 @@ class TaskObserver:
         """From now on every task feeds the histories (the first stream asks for this)."""
         self.record_all = True
 
-    # -- the telemetry thread --------------------------------------------------------------------
+    # -- the telemetry thread: metric snapshots ------------------------------------------------
     def _run(self) -> None:
         interval = self.settings.snapshot_ms / 1000
-        next_snapshot = time.monotonic() + interval
-        while True:
-            timeout = max(0.0, next_snapshot - time.monotonic())
-            batch: list[tuple[Any, TraceContext] | None] = []
-            try:
-                batch.append(self._ended.get(timeout=timeout))
-                while len(batch) < 512:
-                    batch.append(self._ended.get_nowait())
-            except queue.Empty:
-                pass
-            for item in batch:
-                if item is None:
-                    return
-                if isinstance(item[0], _Marker):
-                    item[0].done.set()
-                    continue
+        while not self._stopping.wait(interval):
+            if self.record_all:
                 try:
-                    self._process(*item)
-                except Exception:  # telemetry must never take the node down
-                    log.exception("telemetry: could not process an ended task")
-            if time.monotonic() >= next_snapshot:
-                next_snapshot = time.monotonic() + interval
-                if self.record_all:
                     self.publish_snapshot()
+                except Exception:
+                    log.exception("telemetry: could not take a metric snapshot")
 
-    def _process(self, handle: Any, context: TraceContext) -> None:
-        result = TaskResult.from_core(handle.snapshot())
-        self._in_flight.pop(result.id, None)
+    def _process(self, result: TaskResult, context: TraceContext) -> None:
         spans = build_task_spans(result, context, self.signer(result.artifact))
         if context.sampled and self._export is not None:
             self._export.enqueue(spans, context.trace_state)
@@ -198,10 +200,6 @@ class TaskObserver:
             signer = self._signers.setdefault(digest, "")
         return signer
 
-    def _queued_running(self) -> tuple[int, int]:
-        statuses = [handle.status for handle, _ in list(self._in_flight.values())]
-        return statuses.count("queued"), statuses.count("running")
-
     def _extra_counters(self) -> list[tuple[str, tuple[tuple[str, str], ...], float]]:
         rows = self.telemetry.span_counters() if self.telemetry is not None else []
         return [
@@ -214,50 +212,20 @@ class TaskObserver:
         ]
 
     def flush(self, timeout_s: float = 10.0) -> None:
-        """Waits until every task that ended so far was processed, then flushes the exporters
-        (at most `timeout_s` in all; less while the process exits)."""
+        """Returns once every task that ended so far was processed (its feeds delivered it)
+        and the exporters are flushed: at most `timeout_s` in all (less while exiting)."""
         deadline = time.monotonic() + _exit.remaining(timeout_s)
-        if not self._stopping:
-            self._await_end_callbacks(deadline)
-            done = threading.Event()
-            self._ended.put((_Marker(done), TraceContext(0)))
-            # Poll so a telemetry thread that already stopped cannot hold the caller.
-            while not done.wait(0.05) and self._thread.is_alive() and time.monotonic() < deadline:
-                pass
+        for feed in list(self.feeds):
+            feed(max(0.0, deadline - time.monotonic()))
         if self.telemetry is not None:
             self.telemetry.flush(max(0.0, deadline - time.monotonic()))
 
     def close(self, timeout_s: float = 10.0) -> None:
-        """Processes what is pending and stops the thread (the exporters stay with `Telemetry`);
-        waits at most `timeout_s` (less while the process exits). Idempotent."""
-        if self._stopping:
+        """Stops the snapshot thread (the exporters stay with `Telemetry`). Idempotent."""
+        if self._stopping.is_set():
             return
-        deadline = time.monotonic() + _exit.remaining(timeout_s)
-        self._await_end_callbacks(deadline)
-        self._stopping = True
-        self._ended.put(None)
-        self._thread.join(max(0.0, deadline - time.monotonic()))
-
-    def _await_end_callbacks(self, deadline: float) -> None:
-        # The core wakes a task's waiters before it runs the task's end callbacks, so a task can
-        # be over (`wait()` returned) while its end has not reached this observer yet: give
-        # those callbacks until `deadline`. Tasks still queued or running are not waited for.
-        while time.monotonic() < deadline:
-            late = [
-                handle
-                for handle, context in list(self._in_flight.values())
-                if not context.delivered_ns and handle.status not in NOT_ENDED
-            ]
-            if not late:
-                return
-            time.sleep(CALLBACK_POLL_S)
-
-
-class _Marker:
-    """A queue entry that only signals: everything before it was processed."""
-
-    def __init__(self, done: threading.Event) -> None:
-        self.done = done
+        self._stopping.set()
+        self._thread.join(_exit.remaining(timeout_s))
 
 
 def _root_ratio_bound(sampler: Any) -> int | None:

@@ -92,9 +92,9 @@ def _error_type(result: TaskResult) -> str:
 
 def verification(result: TaskResult) -> str:
     """`verified` (checked on this load), `cached` (already verified in memory), `failed`."""
-    if not result.phases.get("artifact_ready"):
+    if not result.phases.artifact_ready:
         return "failed" if result.status == "rejected" else "not_loaded"
-    return "verified" if result.usage.get("cold") else "cached"
+    return "verified" if result.usage.cold else "cached"
 
 
 def task_attributes(result: TaskResult, signer: str) -> dict[str, AttributeValue]:
@@ -106,16 +106,16 @@ def task_attributes(result: TaskResult, signer: str) -> dict[str, AttributeValue
         "vyr.artifact.verification": verification(result),
         "vyr.task.status": result.status,
         "vyr.task.reason": result.reason,
-        "vyr.usage.wall_ns": int(usage.get("wall_ns") or 0),
-        "vyr.usage.peak_memory_bytes": int(usage.get("peak_memory_bytes") or 0),
-        "vyr.usage.fuel_used": int(usage.get("fuel_used") or 0),
-        "vyr.task.cold": bool(usage.get("cold")),
+        "vyr.usage.wall_ns": int(usage.wall_ns or 0),
+        "vyr.usage.peak_memory_bytes": int(usage.peak_memory_bytes or 0),
+        "vyr.usage.fuel_used": int(usage.fuel_used or 0),
+        "vyr.task.cold": bool(usage.cold),
     }
     if signer:
         attributes["vyr.artifact.signer"] = signer
     for name in ("memory_bytes", "timeout_ms", "fuel"):
-        if granted.get(name) is not None:
-            attributes[f"vyr.granted.{name}"] = int(granted[name])
+        if getattr(granted, name) is not None:
+            attributes[f"vyr.granted.{name}"] = int(getattr(granted, name))
     if result.exit_code is not None:
         attributes["vyr.task.exit_code"] = result.exit_code
     if result.trap_code:
@@ -134,9 +134,9 @@ def build_task_spans(
 ) -> list[SpanRecord]:
     """The task's spans, root first. Ids: the submit's trace (or one derived from the task id)."""
     phases = result.phases
-    queued = phases.get("queued") or context.submit_ns
-    ready, instantiated = phases.get("artifact_ready") or 0, phases.get("instantiated") or 0
-    started, ended = phases.get("started") or 0, phases.get("ended") or queued
+    queued = phases.queued or context.submit_ns
+    ready, instantiated = phases.artifact_ready or 0, phases.instantiated or 0
+    started, ended = phases.started or 0, phases.ended or queued
     delivered = max(context.delivered_ns, ended)
     trace_id = context.trace_id or _derived_id(result.id, "trace", 32)
     root_id = _derived_id(result.id, ROOT, 16)
@@ -178,13 +178,13 @@ def build_task_spans(
 
     load: dict[str, AttributeValue] = {
         "vyr.artifact.digest": result.artifact,
-        "vyr.artifact.cache": "miss" if result.usage.get("cold") else "hit",
-        "vyr.artifact.compiled": bool(result.usage.get("compiled")),
+        "vyr.artifact.cache": "miss" if result.usage.cold else "hit",
+        "vyr.artifact.compiled": bool(result.usage.compiled),
         "vyr.artifact.verification": verification(result),
     }
     child("vyr.artifact.load", queued, ready or ended, load, error=not ready and failed)
     if ready:
-        scheduled = phases.get("scheduled") or ready
+        scheduled = phases.scheduled or ready
         waited: dict[str, AttributeValue] = {"vyr.task.queue_wait_ns": max(0, scheduled - ready)}
         child(
             "vyr.instantiate",
@@ -195,11 +195,11 @@ def build_task_spans(
         )
     if started:
         execute: dict[str, AttributeValue] = {
-            "vyr.usage.peak_memory_bytes": int(result.usage.get("peak_memory_bytes") or 0),
-            "vyr.usage.fuel_used": int(result.usage.get("fuel_used") or 0),
+            "vyr.usage.peak_memory_bytes": int(result.usage.peak_memory_bytes or 0),
+            "vyr.usage.fuel_used": int(result.usage.fuel_used or 0),
         }
-        if result.usage.get("tier"):
-            execute["vyr.code.tier"] = str(result.usage["tier"])  # baseline (Winch) or optimized
+        if result.usage.tier:
+            execute["vyr.code.tier"] = str(result.usage.tier)  # baseline (Winch) or optimized
         child("vyr.execute", started, ended, execute, error=failed)
     complete: dict[str, AttributeValue] = {"vyr.task.status": result.status}
     if result.exit_code is not None:

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use vyr_core::manifest::Manifest;
-use vyr_core::runtime::SubmitRequest;
 use vyr_core::signing::KeyPair;
+use vyr_core::TaskSpec;
 use vyr_core::{Digest, Runtime, RuntimeConfig};
 
 const TRIVIAL: &str = r#"(module
@@ -49,7 +49,13 @@ fn warm_task(c: &mut Criterion) {
     let mut group = c.benchmark_group("warm_task");
     group.measurement_time(Duration::from_secs(5));
     group.bench_function("vyr_submit_to_result", |b| {
-        b.iter(|| runtime.submit_task(&digest, SubmitRequest::default()).unwrap().wait(None).unwrap())
+        b.iter(|| {
+            runtime
+                .submit_task(TaskSpec { artifact: digest.clone(), ..TaskSpec::default() })
+                .unwrap()
+                .wait(None)
+                .unwrap()
+        })
     });
     // The floor: plain wasmtime, no WASI, no limits, no task bookkeeping.
     let engine = wasmtime::Engine::default();

@@ -1,28 +1,32 @@
-//! The single-node runtime: artifacts in, tasks out. Owns the trust and artifact stores, the
-//! engine and its epoch ticker, the worker pool, task records and ephemeral states.
+//! The single-node runtime's public face: artifacts in, tasks out. The parts live beside it:
+//! admission (`admission.rs`), the worker's run of a task (`execution.rs`), tiered code
+//! (`tiering.rs`), the epoch ticker (`ticker.rs`), what they share (`node.rs`).
 
-use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use bytes::Bytes;
-use tokio::sync::{Notify, OnceCell, Semaphore};
+use tokio::sync::Semaphore;
 
-use crate::artifact::{verify, ArtifactParts, VerifiedArtifact};
-use crate::clock::now_unix_nanos;
+use crate::admission::{accept, bind};
+use crate::artifact::{verify, ArtifactParts};
 use crate::digest::Digest;
-use crate::engine::{EngineSettings, Prepared, Tier, WasmEngine};
+use crate::ended_feed::Batch;
+use crate::engine::{EngineSettings, WasmEngine};
 use crate::error::{Result, VyrError};
-use crate::exec::{execute, ExecSpec, Outcome, Preopen};
-use crate::fsutil::{ensure_private_dir, fill_random};
+use crate::execution::run_task;
+use crate::fsutil::ensure_private_dir;
 use crate::manifest::Manifest;
-use crate::resources::{NodeLimits, Resources};
-use crate::state::{Mode, StateInfo, StateRegistry, Ticket};
+use crate::node::{Shared, TaskTable};
+use crate::resources::NodeLimits;
+use crate::spec::{BindingSpec, TaskSpec};
+use crate::state::{StateInfo, StateRegistry};
 use crate::store::{ArtifactInfo, ArtifactStore};
-use crate::task::{TaskRecord, TaskState, TaskStatus};
+use crate::task::TaskRecord;
+use crate::ticker::spawn_ticker;
+use crate::tiering::{Loaded, Optimizer};
 use crate::trust::TrustStore;
 
 /// How a node is set up.
@@ -64,100 +68,6 @@ pub struct PutOutcome {
     pub manifest: Manifest,
 }
 
-/// A task request (the seed's `submit_task`, with input bytes already resolved).
-#[derive(Clone, Debug, Default)]
-pub struct SubmitRequest {
-    pub input: Bytes,
-    /// Replaces the manifest's args (after argv[0], which is always the artifact's name).
-    pub args: Option<Vec<String>>,
-    /// Added to (and overriding) the manifest's env.
-    pub env: Vec<(String, String)>,
-    /// (state id or name, mode).
-    pub bindings: Vec<(String, Mode)>,
-    pub resources: Resources,
-}
-
-/// The optimiser thread and its queue.
-type Optimizer = (mpsc::Sender<Arc<Loaded>>, JoinHandle<()>);
-
-struct Loaded {
-    artifact: VerifiedArtifact,
-    /// Baseline code until the optimiser thread swaps in Cranelift's.
-    code: Mutex<Code>,
-    /// Set (and waiters woken) once the optimiser is done with this artifact, whatever came of it.
-    optimizer_done: AtomicBool,
-    optimized: Notify,
-    /// Loading it compiled the module (no optimised code was in the disk cache).
-    compiled: bool,
-}
-
-#[derive(Clone)]
-struct Code {
-    instance_pre: wasmtime::InstancePre<crate::limits::TaskCtx>,
-    tier: Tier,
-}
-
-impl Loaded {
-    fn new(artifact: VerifiedArtifact, prepared: Prepared) -> Arc<Self> {
-        let done = prepared.tier == Tier::Optimized;
-        let code = Code { instance_pre: prepared.instance_pre, tier: prepared.tier };
-        Arc::new(Loaded {
-            artifact,
-            code: Mutex::new(code),
-            optimizer_done: AtomicBool::new(done),
-            optimized: Notify::new(),
-            compiled: !prepared.cache_hit,
-        })
-    }
-
-    fn code(&self) -> Code {
-        self.code.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    /// Records the optimiser's result (None: it failed or never ran) and wakes the waiters.
-    fn optimizer_finished(&self, optimized: Option<Code>) {
-        if let Some(code) = optimized {
-            *self.code.lock().unwrap_or_else(|p| p.into_inner()) = code;
-        }
-        self.optimizer_done.store(true, Ordering::Release);
-        self.optimized.notify_waiters();
-    }
-
-    /// Returns once Cranelift's code is in (or the optimiser gave up). Tasks with a fuel budget
-    /// wait for it: Winch meters fuel differently (several times less for the same work here),
-    /// and a budget must mean the same on every run.
-    async fn await_optimized(&self) {
-        loop {
-            let woken = self.optimized.notified();
-            if self.code().tier == Tier::Optimized || self.optimizer_done.load(Ordering::Acquire) {
-                return;
-            }
-            woken.await;
-        }
-    }
-}
-
-struct Shared {
-    config: RuntimeConfig,
-    trust: TrustStore,
-    store: ArtifactStore,
-    engine: WasmEngine,
-    states: StateRegistry,
-    loaded: Mutex<HashMap<Digest, Arc<OnceCell<Arc<Loaded>>>>>,
-    tasks: Mutex<TaskTable>,
-    running: Semaphore,
-    active: AtomicUsize,
-    stopping: AtomicBool,
-    /// Artifacts running baseline code, for the optimiser thread (started on first use).
-    optimizer: Mutex<Option<Optimizer>>,
-}
-
-#[derive(Default)]
-struct TaskTable {
-    by_id: HashMap<String, Arc<TaskRecord>>,
-    order: VecDeque<String>,
-}
-
 /// One node. Cheap to share behind an `Arc`; dropping it cancels what still runs.
 pub struct Runtime {
     shared: Arc<Shared>,
@@ -176,7 +86,7 @@ impl Runtime {
             max_memory_bytes: config.limits.max_memory_bytes,
             pool_slots: (config.max_running as u32).saturating_add(8),
         };
-        let engine = WasmEngine::new(config.home.join("cache").join("compiled"), settings)?;
+        let engine = Arc::new(WasmEngine::new(config.home.join("cache").join("compiled"), settings)?);
         let state_parent = config.state_dir.clone().unwrap_or_else(|| default_state_parent(&config.home));
         let states = StateRegistry::open(&state_parent, config.state_linger, config.limits.max_state_bytes)?;
         let executor = tokio::runtime::Builder::new_multi_thread()
@@ -190,13 +100,15 @@ impl Runtime {
             config,
             trust,
             store,
+            optimizer: Optimizer::new(engine.clone()),
             engine,
             states,
-            loaded: Mutex::new(HashMap::new()),
+            loaded: Mutex::new(Default::default()),
             tasks: Mutex::new(TaskTable::default()),
             active: AtomicUsize::new(0),
+            executing: AtomicUsize::new(0),
             stopping: AtomicBool::new(false),
-            optimizer: Mutex::new(None),
+            ended: Default::default(),
         });
         let ticker = spawn_ticker(Arc::downgrade(&shared))?;
         let handle = executor.handle().clone();
@@ -258,7 +170,7 @@ impl Runtime {
         let outcome = PutOutcome { digest: artifact.digest, manifest: artifact.manifest.clone() };
         let loaded = Loaded::new(artifact, prepared);
         if cell.set(loaded.clone()).is_ok() {
-            shared.optimize_later(&loaded);
+            shared.optimizer.optimize_later(&loaded);
         }
         Ok(outcome)
     }
@@ -274,8 +186,8 @@ impl Runtime {
     }
 
     /// Accepts a task and returns at once; it runs on the worker pool.
-    pub fn submit_task(&self, artifact: &str, request: SubmitRequest) -> Result<Arc<TaskRecord>> {
-        let (record, job) = self.accept(artifact, request)?;
+    pub fn submit_task(&self, spec: TaskSpec) -> Result<Arc<TaskRecord>> {
+        let (record, job) = accept(&self.shared, spec)?;
         let task = record.clone();
         let worker_shared = self.shared.clone();
         self.handle.spawn(async move { run_task(worker_shared, task, job).await });
@@ -286,67 +198,21 @@ impl Runtime {
     /// and state ordering as `submit_task`, without the two thread hand-offs (which dominate a
     /// small task's latency on an idle machine). From inside the worker pool it falls back to
     /// `submit_task` + wait, since a worker must not block on itself.
-    pub fn run_task(&self, artifact: &str, request: SubmitRequest) -> Result<Arc<TaskRecord>> {
+    pub fn run_task(&self, spec: TaskSpec) -> Result<Arc<TaskRecord>> {
         if tokio::runtime::Handle::try_current().is_ok() {
-            let record = self.submit_task(artifact, request)?;
+            let record = self.submit_task(spec)?;
             record.wait(None)?;
             return Ok(record);
         }
-        let (record, job) = self.accept(artifact, request)?;
+        let (record, job) = accept(&self.shared, spec)?;
         self.handle.block_on(run_task(self.shared.clone(), record.clone(), job));
         Ok(record)
-    }
-
-    /// Validates a request and records the task (queued); the caller decides where it runs.
-    fn accept(&self, artifact: &str, request: SubmitRequest) -> Result<(Arc<TaskRecord>, Job)> {
-        let shared = &self.shared;
-        if shared.stopping.load(Ordering::Acquire) {
-            return Err(VyrError::ShuttingDown);
-        }
-        let digest = Digest::parse(artifact)?;
-        let manifest = shared.manifest_of(&digest)?;
-        if shared.trust.get(&manifest.signer)?.is_none() {
-            return Err(VyrError::UntrustedSigner(manifest.signer.to_string()));
-        }
-        let limits = &shared.config.limits;
-        let granted = limits.grant(request.resources.or(manifest.resources))?;
-        if request.input.len() > limits.max_input_bytes {
-            return Err(VyrError::InvalidArgument(format!(
-                "input is {} bytes, the node's limit is {} bytes",
-                request.input.len(),
-                limits.max_input_bytes
-            )));
-        }
-        if shared.active.load(Ordering::Acquire) >= limits.max_queued_tasks {
-            return Err(VyrError::Capacity(format!("{} tasks are queued or running", limits.max_queued_tasks)));
-        }
-        let mut tickets = Vec::with_capacity(request.bindings.len());
-        for (state, mode) in &request.bindings {
-            match shared.acquire_unique(&tickets, state, *mode) {
-                Ok(ticket) => tickets.push(ticket),
-                Err(error) => {
-                    tickets.iter().for_each(|t| shared.states.release(t));
-                    return Err(error);
-                }
-            }
-        }
-        let record = Arc::new(TaskRecord::new(new_task_id(), digest, granted, tickets));
-        shared.remember(record.clone());
-        shared.active.fetch_add(1, Ordering::AcqRel);
-        let mut args = vec![manifest.name.clone()];
-        args.extend(request.args.unwrap_or_else(|| manifest.args.clone()));
-        let mut env: Vec<(String, String)> = manifest.env.into_iter().collect();
-        for (key, value) in request.env {
-            env.retain(|(existing, _)| *existing != key);
-            env.push((key, value));
-        }
-        Ok((record, Job { args, env, input: request.input }))
     }
 
     /// Cancels a queued or running task. Returns false if it had already ended.
     pub fn cancel_task(&self, id: &str) -> Result<bool> {
         let task = self.task(id)?;
-        if task.lock().status.is_terminal() {
+        if task.status().is_terminal() {
             return Ok(false);
         }
         task.cancel.cancel();
@@ -355,8 +221,7 @@ impl Runtime {
 
     /// A task by id.
     pub fn task(&self, id: &str) -> Result<Arc<TaskRecord>> {
-        let tasks = self.shared.tasks.lock().unwrap_or_else(|p| p.into_inner());
-        tasks.by_id.get(id).cloned().ok_or_else(|| VyrError::TaskNotFound(id.to_owned()))
+        self.shared.task(id)
     }
 
     /// Tasks still remembered, oldest first.
@@ -376,20 +241,32 @@ impl Runtime {
     }
 
     /// Binds a state to a task that has not started yet.
-    pub fn bind_state(&self, task_id: &str, state: &str, mode: Mode) -> Result<()> {
-        let task = self.task(task_id)?;
-        let shared = &self.shared;
-        // Hold the task's state lock so the worker cannot start it between check and bind.
-        let status = task.lock();
-        if status.status != TaskStatus::Queued || status.phases.started != 0 || status.phases.instantiated != 0 {
-            let phase = if status.status.is_terminal() { "ended" } else { "started" };
-            return Err(VyrError::TaskAlreadyStarted { task: task_id.to_owned(), phase: phase.to_owned() });
-        }
-        let mut tickets = task.tickets();
-        let ticket = shared.acquire_unique(&tickets, state, mode)?;
-        tickets.push(ticket);
-        drop(status);
-        Ok(())
+    pub fn bind_state(&self, task_id: &str, binding: &BindingSpec) -> Result<()> {
+        bind(&self.shared, task_id, binding)
+    }
+
+    /// Waits (up to `timeout`) for outcomes of tasks submitted with `publish_end`; returns up
+    /// to `max` of them, or none on a timeout or a `wake_ended`. `closed` once the node has
+    /// shut down and every outcome was taken.
+    pub fn next_ended(&self, max: usize, timeout: Option<Duration>) -> Batch {
+        self.shared.ended.next_batch(max, timeout)
+    }
+
+    /// Tasks (queued, running) now.
+    pub fn task_counts(&self) -> (usize, usize) {
+        let active = self.shared.active.load(Ordering::Acquire);
+        let running = self.shared.executing.load(Ordering::Acquire).min(active);
+        (active - running, running)
+    }
+
+    /// How many outcomes were published on the ended feed so far.
+    pub fn ended_published(&self) -> u64 {
+        self.shared.ended.published()
+    }
+
+    /// Wakes the consumer of `next_ended` without an outcome.
+    pub fn wake_ended(&self) {
+        self.shared.ended.wake();
     }
 
     /// Frees states whose linger has passed (also done every 100 ms by the ticker).
@@ -419,13 +296,9 @@ impl Runtime {
         if let Some(ticker) = ticker {
             let _ = ticker.join();
         }
-        // Queued compiles are finished (one per artifact first loaded by this process), so
-        // the disk cache holds optimised code for the next process, e.g. after `vyr artifact put`.
-        let optimizer = self.shared.optimizer.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some((sender, handle)) = optimizer {
-            drop(sender);
-            let _ = handle.join();
-        }
+        self.shared.optimizer.stop();
+        // Every task has ended (and published its outcome): the feed's consumer may stop.
+        self.shared.ended.close();
     }
 }
 
@@ -435,247 +308,9 @@ impl Drop for Runtime {
     }
 }
 
-impl Shared {
-    fn cell_for(&self, digest: Digest) -> Arc<OnceCell<Arc<Loaded>>> {
-        let mut loaded = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
-        loaded.entry(digest).or_default().clone()
-    }
-
-    fn manifest_of(&self, digest: &Digest) -> Result<Manifest> {
-        if let Some(loaded) = self.cell_for(*digest).get() {
-            return Ok(loaded.artifact.manifest.clone());
-        }
-        self.store.read_manifest(digest)
-    }
-
-    fn acquire_unique(&self, held: &[Ticket], state: &str, mode: Mode) -> Result<Ticket> {
-        let id = self.states.resolve(state)?;
-        if held.iter().any(|ticket| ticket.state_id == id) {
-            return Err(VyrError::InvalidState(format!("state {state:?} is bound to this task twice")));
-        }
-        self.states.acquire(&id, mode)
-    }
-
-    fn remember(&self, record: Arc<TaskRecord>) {
-        let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
-        tasks.order.push_back(record.id.clone());
-        tasks.by_id.insert(record.id.clone(), record);
-        while tasks.order.len() > self.config.max_finished_tasks {
-            let Some(oldest) = tasks.order.front().cloned() else { break };
-            let ended = tasks.by_id.get(&oldest).is_none_or(|t| t.lock().status.is_terminal());
-            if !ended {
-                break;
-            }
-            tasks.order.pop_front();
-            tasks.by_id.remove(&oldest);
-        }
-    }
-
-    /// Queues an artifact running baseline code for a Cranelift compile on the optimiser
-    /// thread, which swaps the optimised code in (tasks already running keep theirs).
-    fn optimize_later(self: &Arc<Self>, loaded: &Arc<Loaded>) {
-        if loaded.code().tier != Tier::Baseline {
-            return;
-        }
-        let mut optimizer = self.optimizer.lock().unwrap_or_else(|p| p.into_inner());
-        let queued = match optimizer.as_ref() {
-            Some((sender, _)) => sender.send(loaded.clone()).is_ok(),
-            None => false,
-        };
-        if queued {
-            return;
-        }
-        let (sender, receiver) = mpsc::channel::<Arc<Loaded>>();
-        let _ = sender.send(loaded.clone());
-        let unqueued = loaded.clone();
-        let shared = Arc::downgrade(self);
-        let spawned = std::thread::Builder::new().name("vyr-optimize".into()).spawn(move || {
-            // Ends once the runtime has shut down (dropping the sender) and the queue is empty.
-            while let Ok(loaded) = receiver.recv() {
-                let Some(shared) = shared.upgrade() else { return };
-                // Cranelift refusing what Winch compiled would be a wasmtime bug: keep the baseline code.
-                let optimized = shared.engine.optimize(&loaded.artifact).ok();
-                loaded.optimizer_finished(optimized.map(|p| Code { instance_pre: p.instance_pre, tier: p.tier }));
-            }
-        });
-        match spawned {
-            Ok(handle) => *optimizer = Some((sender, handle)),
-            // No thread to spare: the artifact keeps its baseline code, which is correct.
-            Err(_) => unqueued.optimizer_finished(None),
-        }
-    }
-
-    /// The loaded artifact, loading (verify + compile or cache) on first use.
-    async fn load(self: &Arc<Self>, digest: Digest) -> Result<(Arc<Loaded>, bool)> {
-        let cell = self.cell_for(digest);
-        if let Some(loaded) = cell.get() {
-            return Ok((loaded.clone(), false));
-        }
-        let shared = self.clone();
-        let loaded = cell
-            .get_or_try_init(|| async move {
-                tokio::task::spawn_blocking(move || {
-                    let limit = shared.config.limits.max_artifact_bytes;
-                    let artifact = shared.store.load(&digest, &shared.trust, limit)?;
-                    let prepared = shared.engine.prepare(&artifact)?;
-                    let loaded = Loaded::new(artifact, prepared);
-                    shared.optimize_later(&loaded);
-                    Ok::<_, VyrError>(loaded)
-                })
-                .await
-                .map_err(|e| VyrError::Internal(format!("loader: {e}")))?
-            })
-            .await?;
-        Ok((loaded.clone(), true))
-    }
-}
-
-struct Job {
-    args: Vec<String>,
-    env: Vec<(String, String)>,
-    input: Bytes,
-}
-
-/// Ends a task whatever happens, releasing its state tickets and its place in the count.
-async fn run_task(shared: Arc<Shared>, task: Arc<TaskRecord>, job: Job) {
-    run_phases(&shared, &task, job).await;
-    for ticket in task.tickets().iter() {
-        shared.states.release(ticket);
-    }
-    shared.active.fetch_sub(1, Ordering::AcqRel);
-}
-
-async fn run_phases(shared: &Arc<Shared>, task: &Arc<TaskRecord>, job: Job) {
-    let reject = |reason: String| {
-        task.finish(|state| {
-            state.status = TaskStatus::Rejected;
-            state.reason = reason;
-        });
-    };
-    let cancelled = |state: &mut TaskState| {
-        state.status = TaskStatus::Cancelled;
-        state.reason = "cancelled before it started".into();
-    };
-    let (loaded, cold) = tokio::select! {
-        loaded = shared.load(task.artifact) => match loaded {
-            Ok(loaded) => loaded,
-            Err(error) => return reject(error.to_string()),
-        },
-        () = task.cancel.cancelled() => { task.finish(cancelled); return; }
-    };
-    if task.granted.fuel.is_some() {
-        tokio::select! {
-            () = loaded.await_optimized() => {},
-            () = task.cancel.cancelled() => { task.finish(cancelled); return; }
-        }
-    }
-    task.lock().phases.artifact_ready = now_unix_nanos();
-    // Wait for a run slot and for this task's turn on every bound state, or a cancel.
-    let tickets: Vec<Ticket> = task.tickets().clone();
-    let permit = tokio::select! {
-        permit = async {
-            shared.states.wait_turn(&tickets).await;
-            shared.running.acquire().await
-        } => permit,
-        () = task.cancel.cancelled() => { task.finish(cancelled); return; }
-    };
-    let Ok(_permit) = permit else { return reject("the node is shutting down".into()) };
-    // Mark running under the task lock; bind_state checks the same lock. Tickets bound since
-    // the snapshot above must also get their turn, so re-check.
-    let tickets = {
-        let mut state = task.lock();
-        let now_tickets = task.tickets().clone();
-        if now_tickets.len() != tickets.len() {
-            drop(state);
-            shared.states.wait_turn(&now_tickets).await;
-            state = task.lock();
-        }
-        if state.status.is_terminal() {
-            return;
-        }
-        state.status = TaskStatus::Running;
-        state.phases.scheduled = now_unix_nanos();
-        now_tickets
-    };
-    let mut preopens = Vec::with_capacity(tickets.len());
-    let mut work_dirs = Vec::new();
-    for ticket in &tickets {
-        match shared.states.open_for(ticket) {
-            Ok(dir) => {
-                if ticket.mode == Mode::Rw {
-                    work_dirs.push((ticket.clone(), dir.clone()));
-                }
-                preopens.push(Preopen {
-                    host_path: dir,
-                    guest_path: format!("/state/{}", ticket.name),
-                    writable: ticket.mode == Mode::Rw,
-                });
-            }
-            Err(error) => {
-                work_dirs.iter().for_each(|(_, dir)| shared.states.discard(dir));
-                return reject(error.to_string());
-            }
-        }
-    }
-    let limits = &shared.config.limits;
-    let spec = ExecSpec {
-        args: job.args,
-        env: job.env,
-        input: job.input,
-        granted: task.granted,
-        preopens,
-        stdout_cap: limits.max_stdout_bytes,
-        stderr_cap: limits.max_stderr_bytes,
-    };
-    let code = loaded.code(); // the newest: a task that queued may find Cranelift's code in
-    let report = execute(&code.instance_pre, spec, task.cancel.clone()).await;
-    // Commit writers' changes only on success; anything else leaves the states untouched.
-    let mut commit_error = None;
-    for (ticket, dir) in &work_dirs {
-        if report.outcome == Outcome::Exited(0) && commit_error.is_none() {
-            if let Err(error) = shared.states.commit(ticket, dir) {
-                commit_error = Some(error);
-            }
-        } else {
-            shared.states.discard(dir);
-        }
-    }
-    let granted = task.granted;
-    task.finish(|state| {
-        state.phases.instantiated = report.instantiated_ns;
-        state.phases.started = report.started_ns;
-        state.usage.peak_memory_bytes = report.peak_memory_bytes;
-        state.usage.fuel_used = report.fuel_used;
-        state.usage.cold = cold;
-        state.usage.compiled = cold && loaded.compiled;
-        state.usage.tier = Some(code.tier);
-        state.stdout = report.stdout.into();
-        state.stderr = report.stderr.into();
-        let (status, exit_code, trap_code, reason) = match (report.outcome, commit_error) {
-            (Outcome::Exited(0), None) => (TaskStatus::Succeeded, Some(0), None, "exited with code 0".to_owned()),
-            (Outcome::Exited(0), Some(error)) => {
-                (TaskStatus::Trapped, Some(0), Some("state_limit_exceeded".to_owned()), error.to_string())
-            }
-            (Outcome::Exited(code), _) => (TaskStatus::Failed, Some(code), None, format!("exited with code {code}")),
-            (Outcome::Trapped { code, message }, _) => (TaskStatus::Trapped, None, Some(code), message),
-            (Outcome::DeadlineExceeded, _) => {
-                (TaskStatus::DeadlineExceeded, None, None, format!("deadline of {} ms exceeded", granted.timeout_ms))
-            }
-            (Outcome::Cancelled, _) => (TaskStatus::Cancelled, None, None, "cancelled while running".to_owned()),
-            (Outcome::SetupFailed(message), _) => (TaskStatus::Rejected, None, None, message),
-        };
-        state.status = status;
-        state.exit_code = exit_code;
-        state.trap_code = trap_code;
-        state.reason = reason;
-        let start = if state.phases.instantiated > 0 { state.phases.artifact_ready } else { state.phases.queued };
-        state.usage.wall_ns = now_unix_nanos().saturating_sub(start);
-    });
-}
-
 fn default_state_parent(home: &std::path::Path) -> PathBuf {
     let shm = PathBuf::from("/dev/shm");
-    if shm.is_dir() && tempfile_ok(&shm) {
+    if shm.is_dir() && writable(&shm) {
         // One directory per home, so two nodes never sweep each other's states.
         let tag = &Digest::of(home.to_string_lossy().as_bytes()).hex()[..16];
         return shm.join(format!("vyr-states-{tag}"));
@@ -683,44 +318,6 @@ fn default_state_parent(home: &std::path::Path) -> PathBuf {
     home.join("run").join("states")
 }
 
-fn tempfile_ok(dir: &std::path::Path) -> bool {
+fn writable(dir: &std::path::Path) -> bool {
     std::fs::metadata(dir).map(|m| !m.permissions().readonly()).unwrap_or(false)
-}
-
-/// `t-` + milliseconds + 40 bits that are unique within this process (a random start plus a
-/// counter), so ids sort by time and never repeat, without a getrandom call per task.
-fn new_task_id() -> String {
-    static NEXT: std::sync::OnceLock<std::sync::atomic::AtomicU64> = std::sync::OnceLock::new();
-    let next = NEXT.get_or_init(|| {
-        let mut random = [0u8; 8];
-        fill_random(&mut random);
-        std::sync::atomic::AtomicU64::new(u64::from_le_bytes(random))
-    });
-    let sequence = next.fetch_add(1, Ordering::Relaxed) & 0xff_ffff_ffff;
-    format!("t-{:011x}{:010x}", now_unix_nanos() / 1_000_000, sequence)
-}
-
-/// One thread drives every deadline: it advances the engine's epoch each millisecond and
-/// sweeps lingering states every 100 ms. It stops when the runtime is dropped.
-fn spawn_ticker(shared: std::sync::Weak<Shared>) -> Result<JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name("vyr-epoch".into())
-        .spawn(move || {
-            let mut tick: u64 = 0;
-            loop {
-                std::thread::sleep(Duration::from_millis(1));
-                let Some(shared) = shared.upgrade() else { return };
-                if shared.stopping.load(Ordering::Acquire) && shared.active.load(Ordering::Acquire) == 0 {
-                    return;
-                }
-                for engine in shared.engine.engines() {
-                    engine.increment_epoch();
-                }
-                tick += 1;
-                if tick % 100 == 0 {
-                    shared.states.sweep();
-                }
-            }
-        })
-        .map_err(|error| VyrError::Internal(format!("cannot start the epoch ticker thread: {error}")))
 }

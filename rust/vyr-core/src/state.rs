@@ -16,6 +16,8 @@ use tokio::sync::Notify;
 use crate::clock::now_unix_nanos;
 use crate::error::{Result, VyrError};
 use crate::fsutil::{copy_tree, fill_random, temp_name, tree_size};
+use crate::guest_path;
+use crate::outcome::BoundState;
 
 /// How a task is bound to a state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -57,6 +59,20 @@ pub struct Ticket {
     pub name: String,
     pub seq: u64,
     pub mode: Mode,
+    /// Where the task sees the state (normalised).
+    pub path: String,
+}
+
+impl Ticket {
+    /// The binding as a task's outcome reports it.
+    pub fn bound_state(&self) -> BoundState {
+        BoundState {
+            state_id: self.state_id.clone(),
+            name: self.name.clone(),
+            mode: self.mode,
+            path: self.path.clone(),
+        }
+    }
 }
 
 struct Entry {
@@ -161,8 +177,9 @@ impl StateRegistry {
         all
     }
 
-    /// Takes a place in the state's queue (by id or name). The state stays alive until released.
-    pub fn acquire(&self, state: &str, mode: Mode) -> Result<Ticket> {
+    /// Takes a place in the state's queue (by id or name), seen at `path` (normalised; None:
+    /// `/state/NAME`). The state stays alive until released.
+    pub fn acquire(&self, state: &str, mode: Mode, path: Option<&str>) -> Result<Ticket> {
         let mut registry = self.lock();
         let id = resolve(&registry, state)?;
         let entry = registry.live.get_mut(&id).ok_or_else(|| VyrError::StateNotFound(state.to_owned()))?;
@@ -170,7 +187,8 @@ impl StateRegistry {
         entry.next_seq += 1;
         entry.queue.push_back((seq, mode));
         entry.linger_until = None;
-        Ok(Ticket { state_id: id, name: entry.name.clone(), seq, mode })
+        let path = path.map_or_else(|| guest_path::default_for(&entry.name), str::to_owned);
+        Ok(Ticket { state_id: id, name: entry.name.clone(), seq, mode, path })
     }
 
     /// Whether a ticket may run now: a writer waits for every earlier ticket, a reader for

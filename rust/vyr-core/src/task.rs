@@ -1,100 +1,58 @@
-//! Task records: status, result, phase timestamps and usage, and waiting for the end.
+//! Task records: a task's live status and phases while it runs, its outcome once it ended,
+//! and waiting for that end.
 
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use bytes::Bytes;
 
 use crate::cancel::CancelToken;
+use crate::clock::now_unix_nanos;
 use crate::digest::Digest;
-use crate::engine::Tier;
 use crate::error::{Result, VyrError};
+use crate::outcome::{BoundState, Phases, TaskOutcome, TaskStatus, Usage};
 use crate::resources::Granted;
-use crate::state::{Mode, Ticket};
+use crate::state::Ticket;
 
-/// Where a task is in its life. The last six are terminal.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TaskStatus {
-    Queued,
-    Running,
-    Succeeded,
-    Failed,
-    Trapped,
-    DeadlineExceeded,
-    Cancelled,
-    Rejected,
+/// What changes while a task is queued or running.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Live {
+    pub status: TaskStatus,
+    pub phases: Phases,
 }
 
-impl TaskStatus {
-    /// The wire and CLI spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskStatus::Queued => "queued",
-            TaskStatus::Running => "running",
-            TaskStatus::Succeeded => "succeeded",
-            TaskStatus::Failed => "failed",
-            TaskStatus::Trapped => "trapped",
-            TaskStatus::DeadlineExceeded => "deadline_exceeded",
-            TaskStatus::Cancelled => "cancelled",
-            TaskStatus::Rejected => "rejected",
-        }
-    }
-
-    /// Whether the task has ended.
-    pub fn is_terminal(self) -> bool {
-        !matches!(self, TaskStatus::Queued | TaskStatus::Running)
-    }
-}
-
-/// Unix-nanosecond timestamps of each phase; 0 where a phase was not reached.
-#[derive(Clone, Copy, Debug, Default, Serialize)]
-pub struct Phases {
-    pub queued: u64,
-    pub artifact_ready: u64,
-    /// Got a run slot and its turn on every bound state.
-    pub scheduled: u64,
-    pub instantiated: u64,
-    pub started: u64,
-    pub ended: u64,
-}
-
-/// What a task consumed.
-#[derive(Clone, Copy, Debug, Default, Serialize)]
-pub struct Usage {
-    pub wall_ns: u64,
-    pub peak_memory_bytes: u64,
-    pub fuel_used: u64,
-    /// The artifact had to be compiled (no in-memory or on-disk compiled code).
-    pub compiled: bool,
-    /// The artifact was loaded for this task (not already in memory): a cold start.
-    pub cold: bool,
-    /// Which compiler's code ran (None if it never started): baseline (Winch, until
-    /// Cranelift's is ready) or optimized.
-    pub tier: Option<Tier>,
-}
-
-/// The mutable part of a task.
-#[derive(Clone, Debug, Serialize)]
-pub struct TaskState {
+/// How a task ended, as the worker reports it; the record turns it into the `TaskOutcome`.
+#[derive(Debug)]
+pub(crate) struct Ending {
     pub status: TaskStatus,
     pub exit_code: Option<i32>,
     pub trap_code: Option<String>,
     pub reason: String,
-    #[serde(skip)]
-    pub stdout: Arc<[u8]>,
-    #[serde(skip)]
-    pub stderr: Arc<[u8]>,
-    pub phases: Phases,
+    pub stdout: Bytes,
+    pub stderr: Bytes,
     pub usage: Usage,
+    pub instantiated_ns: u64,
+    pub started_ns: u64,
+    /// The input, to hash when the spec did not carry its digest.
+    pub input: Bytes,
 }
 
-/// A state binding as recorded on a task.
-#[derive(Clone, Debug, Serialize)]
-pub struct Binding {
-    pub state_id: String,
-    pub name: String,
-    pub mode: Mode,
+impl Ending {
+    /// An end before the guest ran (refused, cancelled while queued).
+    pub fn before_start(status: TaskStatus, reason: impl Into<String>, input: Bytes) -> Self {
+        Ending {
+            status,
+            exit_code: None,
+            trap_code: None,
+            reason: reason.into(),
+            stdout: Bytes::new(),
+            stderr: Bytes::new(),
+            usage: Usage::default(),
+            instantiated_ns: 0,
+            started_ns: 0,
+            input,
+        }
+    }
 }
 
 /// One task. Shared between the runtime, its worker and any number of waiters.
@@ -103,10 +61,13 @@ pub struct TaskRecord {
     pub artifact: Digest,
     pub granted: Granted,
     pub cancel: Arc<CancelToken>,
+    /// Whether the outcome goes to the node's ended feed.
+    pub publish_end: bool,
+    input_digest: Option<Digest>,
     tickets: Mutex<Vec<Ticket>>,
-    state: Mutex<TaskState>,
+    live: Mutex<Live>,
+    outcome: OnceLock<Arc<TaskOutcome>>,
     ended: Condvar,
-    listeners: Mutex<Vec<Box<dyn FnOnce() + Send>>>,
 }
 
 impl std::fmt::Debug for TaskRecord {
@@ -116,44 +77,75 @@ impl std::fmt::Debug for TaskRecord {
 }
 
 impl TaskRecord {
-    pub(crate) fn new(id: String, artifact: Digest, granted: Granted, tickets: Vec<Ticket>) -> Self {
-        let state = TaskState {
-            status: TaskStatus::Queued,
-            exit_code: None,
-            trap_code: None,
-            reason: String::new(),
-            stdout: Arc::from(&[][..]),
-            stderr: Arc::from(&[][..]),
-            phases: Phases { queued: crate::clock::now_unix_nanos(), ..Phases::default() },
-            usage: Usage::default(),
-        };
+    pub(crate) fn new(
+        id: String,
+        artifact: Digest,
+        granted: Granted,
+        tickets: Vec<Ticket>,
+        input_digest: Option<Digest>,
+        publish_end: bool,
+    ) -> Self {
+        let live =
+            Live { status: TaskStatus::Queued, phases: Phases { queued: now_unix_nanos(), ..Phases::default() } };
         TaskRecord {
             id,
             artifact,
             granted,
             cancel: Arc::new(CancelToken::default()),
+            publish_end,
+            input_digest,
             tickets: Mutex::new(tickets),
-            state: Mutex::new(state),
+            live: Mutex::new(live),
+            outcome: OnceLock::new(),
             ended: Condvar::new(),
-            listeners: Mutex::new(Vec::new()),
         }
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, TaskState> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    pub(crate) fn live(&self) -> MutexGuard<'_, Live> {
+        self.live.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// A snapshot of the task's state.
-    pub fn snapshot(&self) -> TaskState {
-        self.lock().clone()
+    /// The current status.
+    pub fn status(&self) -> TaskStatus {
+        match self.outcome.get() {
+            Some(outcome) => outcome.status,
+            None => self.live().status,
+        }
+    }
+
+    /// The outcome once the task has ended.
+    pub fn outcome(&self) -> Option<Arc<TaskOutcome>> {
+        self.outcome.get().cloned()
+    }
+
+    /// The outcome if the task ended, else a snapshot of where it is (no output, no digests).
+    pub fn snapshot(&self) -> Arc<TaskOutcome> {
+        if let Some(outcome) = self.outcome.get() {
+            return outcome.clone();
+        }
+        let live = *self.live();
+        Arc::new(TaskOutcome {
+            id: self.id.clone(),
+            artifact: self.artifact,
+            status: live.status,
+            exit_code: None,
+            trap_code: None,
+            reason: String::new(),
+            stdout: Bytes::new(),
+            stderr: Bytes::new(),
+            stdout_digest: None,
+            stderr_digest: None,
+            input_digest: self.input_digest,
+            phases: live.phases,
+            usage: Usage::default(),
+            granted: self.granted,
+            bindings: self.bindings(),
+        })
     }
 
     /// The state bindings, in the order they were made.
-    pub fn bindings(&self) -> Vec<Binding> {
-        self.tickets()
-            .iter()
-            .map(|t| Binding { state_id: t.state_id.clone(), name: t.name.clone(), mode: t.mode })
-            .collect()
+    pub fn bindings(&self) -> Vec<BoundState> {
+        self.tickets().iter().map(Ticket::bound_state).collect()
     }
 
     pub(crate) fn tickets(&self) -> MutexGuard<'_, Vec<Ticket>> {
@@ -161,55 +153,66 @@ impl TaskRecord {
     }
 
     /// Blocks until the task ends or `timeout` passes (`None`: no limit).
-    pub fn wait(&self, timeout: Option<Duration>) -> Result<TaskState> {
+    pub fn wait(&self, timeout: Option<Duration>) -> Result<Arc<TaskOutcome>> {
         let deadline = timeout.map(|t| Instant::now() + t);
-        let mut state = self.lock();
-        while !state.status.is_terminal() {
+        let mut live = self.live();
+        loop {
+            if let Some(outcome) = self.outcome.get() {
+                return Ok(outcome.clone());
+            }
             match deadline {
-                None => state = self.ended.wait(state).unwrap_or_else(|p| p.into_inner()),
+                None => live = self.ended.wait(live).unwrap_or_else(|p| p.into_inner()),
                 Some(deadline) => {
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
                         return Err(VyrError::WaitTimeout(self.id.clone()));
                     }
-                    state = self.ended.wait_timeout(state, left).unwrap_or_else(|p| p.into_inner()).0;
+                    live = self.ended.wait_timeout(live, left).unwrap_or_else(|p| p.into_inner()).0;
                 }
             }
         }
-        Ok(state.clone())
     }
 
-    /// Runs `listener` once the task has ended (at once if it already has). Listeners run on
-    /// the thread that ends the task, so they must be quick.
-    pub fn on_end(&self, listener: Box<dyn FnOnce() + Send>) {
-        {
-            // Registered under the state lock, so `finish` (which marks the end under that lock
-            // before taking the listeners) either sees this listener or we see the end.
-            let state = self.lock();
-            if !state.status.is_terminal() {
-                self.listeners.lock().unwrap_or_else(|p| p.into_inner()).push(listener);
-                return;
-            }
+    /// Records the end and wakes the waiters; returns the outcome, or None if the task had
+    /// ended already (only the first end counts). Output is hashed here, once. `announce`
+    /// sees the outcome before any waiter can: whoever learns of the end can rely on it
+    /// having been announced (e.g. published on the ended feed).
+    pub(crate) fn finish(&self, ending: Ending, announce: impl FnOnce(&Arc<TaskOutcome>)) -> Option<Arc<TaskOutcome>> {
+        let mut live = self.live();
+        if self.outcome.get().is_some() {
+            return None;
         }
-        listener();
-    }
-
-    /// Records the end. Only the first call counts.
-    pub(crate) fn finish(&self, update: impl FnOnce(&mut TaskState)) -> bool {
-        {
-            let mut state = self.lock();
-            if state.status.is_terminal() {
-                return false;
-            }
-            update(&mut state);
-            debug_assert!(state.status.is_terminal());
-            state.phases.ended = crate::clock::now_unix_nanos();
-        }
+        let mut phases = live.phases;
+        phases.instantiated = ending.instantiated_ns;
+        phases.started = ending.started_ns;
+        phases.ended = now_unix_nanos();
+        let start = if phases.instantiated > 0 { phases.artifact_ready } else { phases.queued };
+        let mut usage = ending.usage;
+        usage.wall_ns = phases.ended.saturating_sub(start);
+        let outcome = Arc::new(TaskOutcome {
+            id: self.id.clone(),
+            artifact: self.artifact,
+            status: ending.status,
+            exit_code: ending.exit_code,
+            trap_code: ending.trap_code,
+            reason: ending.reason,
+            stdout_digest: Some(Digest::of(&ending.stdout)),
+            stderr_digest: Some(Digest::of(&ending.stderr)),
+            stdout: ending.stdout,
+            stderr: ending.stderr,
+            input_digest: Some(self.input_digest.unwrap_or_else(|| Digest::of(&ending.input))),
+            phases,
+            usage,
+            granted: self.granted,
+            bindings: self.bindings(),
+        });
+        announce(&outcome);
+        live.status = outcome.status;
+        live.phases = phases;
+        // Set under the live lock: a waiter checks the outcome under the same lock.
+        let _ = self.outcome.set(outcome.clone());
+        drop(live);
         self.ended.notify_all();
-        let listeners = std::mem::take(&mut *self.listeners.lock().unwrap_or_else(|p| p.into_inner()));
-        for listener in listeners {
-            listener();
-        }
-        true
+        Some(outcome)
     }
 }

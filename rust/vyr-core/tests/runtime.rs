@@ -5,21 +5,21 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{command, node, node_with, signed, Node};
+use common::{command, node, node_with, signed, submit, Node};
 use vyr_core::engine::Tier;
 use vyr_core::resources::Resources;
-use vyr_core::runtime::SubmitRequest;
 use vyr_core::state::Mode;
-use vyr_core::task::TaskStatus;
+use vyr_core::TaskStatus;
 use vyr_core::VyrError;
+use vyr_core::{BindingSpec, TaskSpec};
 
-fn run(node: &common::Node, digest: &str, request: SubmitRequest) -> vyr_core::task::TaskState {
-    let task = node.runtime.submit_task(digest, request).unwrap();
+fn run(node: &common::Node, digest: &str, request: TaskSpec) -> Arc<vyr_core::TaskOutcome> {
+    let task = submit(&node.runtime, digest, request).unwrap();
     task.wait(Some(Duration::from_secs(30))).unwrap()
 }
 
-fn with_timeout(ms: u64) -> SubmitRequest {
-    SubmitRequest { resources: Resources { timeout_ms: Some(ms), ..Default::default() }, ..Default::default() }
+fn with_timeout(ms: u64) -> TaskSpec {
+    TaskSpec { resources: Resources { timeout_ms: Some(ms), ..Default::default() }, ..Default::default() }
 }
 
 /// With one run slot, waits until one of two tasks runs and returns (running, queued). Which one
@@ -47,7 +47,7 @@ fn one_running_one_queued(
 fn hello_writes_stdout_and_records_phases() {
     let node = node();
     let digest = node.put_wat("hello", &command("(call $write (i32.const 1024) (i32.const 3))", "hi\\n"));
-    let result = run(&node, &digest, SubmitRequest::default());
+    let result = run(&node, &digest, TaskSpec::default());
     assert_eq!(result.status, TaskStatus::Succeeded);
     assert_eq!(&*result.stdout, b"hi\n");
     let p = result.phases;
@@ -62,7 +62,7 @@ fn hello_writes_stdout_and_records_phases() {
 fn exit_codes_are_reported_as_failed() {
     let node = node();
     let digest = node.put_wat("exit3", &command("(call $exit (i32.const 3))", ""));
-    let result = run(&node, &digest, SubmitRequest::default());
+    let result = run(&node, &digest, TaskSpec::default());
     assert_eq!(result.status, TaskStatus::Failed);
     assert_eq!(result.exit_code, Some(3));
 }
@@ -91,8 +91,8 @@ fn a_guest_sleeping_in_a_host_call_stops_at_its_deadline() {
 fn cancel_stops_a_running_and_a_queued_task() {
     let node = node_with(|config| config.max_running = 1);
     let spin = node.put_wat("spin", &command("(loop $l (br $l))", ""));
-    let a = node.runtime.submit_task(&spin, with_timeout(60_000)).unwrap();
-    let b = node.runtime.submit_task(&spin, with_timeout(60_000)).unwrap();
+    let a = submit(&node.runtime, &spin, with_timeout(60_000)).unwrap();
+    let b = submit(&node.runtime, &spin, with_timeout(60_000)).unwrap();
     let (running, queued) = one_running_one_queued(a, b);
     assert!(node.runtime.cancel_task(&queued.id).unwrap());
     assert!(node.runtime.cancel_task(&running.id).unwrap());
@@ -106,10 +106,8 @@ fn memory_grow_bomb_traps_at_the_cap() {
     let node = node();
     let bomb = "(loop $l (br_if $l (i32.ne (memory.grow (i32.const 16)) (i32.const -1))))";
     let digest = node.put_wat("bomb", &command(bomb, ""));
-    let request = SubmitRequest {
-        resources: Resources { memory_bytes: Some(4 << 20), ..Default::default() },
-        ..Default::default()
-    };
+    let request =
+        TaskSpec { resources: Resources { memory_bytes: Some(4 << 20), ..Default::default() }, ..Default::default() };
     let result = run(&node, &digest, request);
     assert_eq!(result.status, TaskStatus::Trapped);
     assert_eq!(result.trap_code.as_deref(), Some("memory_limit_exceeded"));
@@ -124,7 +122,7 @@ fn deep_recursion_traps_with_stack_overflow() {
       (func $down (param i32) (result i32) (call $down (i32.add (local.get 0) (i32.const 1))))
       (func (export "_start") (drop (call $down (i32.const 0)))))"#;
     let digest = node.put_wat("recurse", wat);
-    let result = run(&node, &digest, SubmitRequest::default());
+    let result = run(&node, &digest, TaskSpec::default());
     assert_eq!(result.status, TaskStatus::Trapped);
     assert_eq!(result.trap_code.as_deref(), Some("stack_overflow"));
 }
@@ -143,8 +141,7 @@ fn output_flood_fails_with_output_limit_exceeded() {
 fn fuel_runs_out() {
     let node = node();
     let digest = node.put_wat("spin", &command("(loop $l (br $l))", ""));
-    let request =
-        SubmitRequest { resources: Resources { fuel: Some(10_000), ..Default::default() }, ..Default::default() };
+    let request = TaskSpec { resources: Resources { fuel: Some(10_000), ..Default::default() }, ..Default::default() };
     let result = run(&node, &digest, request);
     assert_eq!(result.trap_code.as_deref(), Some("out_of_fuel"));
 }
@@ -196,7 +193,7 @@ fn removing_trust_stops_an_artifact_from_running() {
     let node = node();
     let digest = node.put_wat("hello", &command("", ""));
     node.runtime.trust().remove(&node.key.public_key().key_id()).unwrap();
-    let error = node.runtime.submit_task(&digest, SubmitRequest::default()).unwrap_err();
+    let error = submit(&node.runtime, &digest, TaskSpec::default()).unwrap_err();
     assert!(matches!(error, VyrError::UntrustedSigner(_)));
 }
 
@@ -218,7 +215,7 @@ fn compiled_code_is_reused_after_a_restart() {
         digest
     };
     let runtime = open();
-    let result = runtime.submit_task(&digest, SubmitRequest::default()).unwrap().wait(None).unwrap();
+    let result = submit(&runtime, &digest, TaskSpec::default()).unwrap().wait(None).unwrap();
     assert_eq!(result.status, TaskStatus::Succeeded);
     assert!(result.usage.cold, "first task after restart loads the artifact");
     assert!(!result.usage.compiled, "but does not recompile it");
@@ -231,12 +228,12 @@ fn a_new_artifact_runs_baseline_code_until_its_optimised_code_is_ready() {
     let module = wat::parse_str(command("", "")).unwrap();
     let (digest, manifest, signature) = signed(&key, "m", &module);
     runtime.put_artifact(&digest, &manifest, &signature, Arc::from(module)).unwrap();
-    let first = runtime.submit_task(&digest, SubmitRequest::default()).unwrap().wait(None).unwrap();
+    let first = submit(&runtime, &digest, TaskSpec::default()).unwrap().wait(None).unwrap();
     assert_eq!(first.status, TaskStatus::Succeeded);
     assert!(first.usage.tier.is_some());
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let result = runtime.submit_task(&digest, SubmitRequest::default()).unwrap().wait(None).unwrap();
+        let result = submit(&runtime, &digest, TaskSpec::default()).unwrap().wait(None).unwrap();
         assert_eq!(result.status, TaskStatus::Succeeded, "both tiers run the guest alike");
         if result.usage.tier == Some(Tier::Optimized) {
             break;
@@ -261,7 +258,7 @@ fn read_only_state_refuses_writes_and_read_write_commits() {
     let node = node();
     let digest = node.put_wat("creator", STATE_GUEST);
     node.runtime.create_state("box", "ephemeral").unwrap();
-    let bound = |mode| SubmitRequest { bindings: vec![("box".into(), mode)], ..Default::default() };
+    let bound = |mode| TaskSpec { bindings: vec![BindingSpec::new("box", mode)], ..Default::default() };
     let ro = run(&node, &digest, bound(Mode::Ro));
     assert_ne!(ro.exit_code, Some(0), "a read-only binding must refuse file creation");
     assert_eq!(node.runtime.list_states()[0].bytes, 0);
@@ -277,10 +274,10 @@ fn a_state_is_freed_after_its_linger() {
     node.runtime.sweep_states();
     assert!(node.runtime.list_states().is_empty());
     let digest = node.put_wat("hello", &command("", ""));
-    let request = SubmitRequest { bindings: vec![(state.id.clone(), Mode::Ro)], ..Default::default() };
-    assert!(matches!(node.runtime.submit_task(&digest, request), Err(VyrError::StateFreed(_))));
-    let request = SubmitRequest { bindings: vec![("never".into(), Mode::Ro)], ..Default::default() };
-    assert!(matches!(node.runtime.submit_task(&digest, request), Err(VyrError::StateNotFound(_))));
+    let request = TaskSpec { bindings: vec![BindingSpec::new(state.id.clone(), Mode::Ro)], ..Default::default() };
+    assert!(matches!(submit(&node.runtime, &digest, request), Err(VyrError::StateFreed(_))));
+    let request = TaskSpec { bindings: vec![BindingSpec::new("never", Mode::Ro)], ..Default::default() };
+    assert!(matches!(submit(&node.runtime, &digest, request), Err(VyrError::StateNotFound(_))));
 }
 
 #[test]
@@ -288,12 +285,12 @@ fn bind_state_works_only_before_start() {
     let node = node_with(|config| config.max_running = 1);
     let spin = node.put_wat("spin", &command("(loop $l (br $l))", ""));
     node.runtime.create_state("late", "ephemeral").unwrap();
-    let a = node.runtime.submit_task(&spin, with_timeout(60_000)).unwrap();
-    let b = node.runtime.submit_task(&spin, with_timeout(60_000)).unwrap();
+    let a = submit(&node.runtime, &spin, with_timeout(60_000)).unwrap();
+    let b = submit(&node.runtime, &spin, with_timeout(60_000)).unwrap();
     let (first, second) = one_running_one_queued(a, b);
-    node.runtime.bind_state(&second.id, "late", Mode::Ro).unwrap();
+    node.runtime.bind_state(&second.id, &BindingSpec::new("late", Mode::Ro)).unwrap();
     assert_eq!(second.bindings().len(), 1);
-    let error = node.runtime.bind_state(&first.id, "late", Mode::Ro).unwrap_err();
+    let error = node.runtime.bind_state(&first.id, &BindingSpec::new("late", Mode::Ro)).unwrap_err();
     assert!(matches!(error, VyrError::TaskAlreadyStarted { .. }));
     first.cancel.cancel();
     second.cancel.cancel();
@@ -303,8 +300,7 @@ fn bind_state_works_only_before_start() {
 fn many_tasks_run_concurrently() {
     let node = node();
     let digest = node.put_wat("hello", &command("(call $write (i32.const 1024) (i32.const 2))", "ok"));
-    let tasks: Vec<_> =
-        (0..2000).map(|_| node.runtime.submit_task(&digest, SubmitRequest::default()).unwrap()).collect();
+    let tasks: Vec<_> = (0..2000).map(|_| submit(&node.runtime, &digest, TaskSpec::default()).unwrap()).collect();
     for task in tasks {
         let result = task.wait(Some(Duration::from_secs(30))).unwrap();
         assert_eq!(&*result.stdout, b"ok");
@@ -342,11 +338,60 @@ fn a_task_with_a_fuel_budget_runs_only_optimised_code() {
     let module = wat::parse_str(many_functions(2000)).unwrap();
     let (digest, manifest, signature) = signed(&key, "many", &module);
     runtime.put_artifact(&digest, &manifest, &signature, Arc::from(module)).unwrap();
-    let unbudgeted = runtime.submit_task(&digest, SubmitRequest::default()).unwrap().wait(None).unwrap();
-    let fuel =
-        SubmitRequest { resources: Resources { fuel: Some(1_000_000), ..Default::default() }, ..Default::default() };
-    let budgeted = runtime.submit_task(&digest, fuel).unwrap().wait(None).unwrap();
+    let unbudgeted = submit(&runtime, &digest, TaskSpec::default()).unwrap().wait(None).unwrap();
+    let fuel = TaskSpec { resources: Resources { fuel: Some(1_000_000), ..Default::default() }, ..Default::default() };
+    let budgeted = submit(&runtime, &digest, fuel).unwrap().wait(None).unwrap();
     assert_eq!(unbudgeted.usage.tier, Some(Tier::Baseline), "ran at once, before Cranelift was done");
     assert_eq!(budgeted.status, TaskStatus::Succeeded);
     assert_eq!(budgeted.usage.tier, Some(Tier::Optimized), "waited for Cranelift's code");
+}
+
+#[test]
+fn published_outcomes_arrive_once_on_the_ended_feed() {
+    let node = node();
+    let digest = node.put_wat("hello", &command("(call $write (i32.const 1024) (i32.const 3))", "hi\\n"));
+    let published = TaskSpec { publish_end: true, ..TaskSpec::default() };
+    let ids: Vec<String> =
+        (0..5).map(|_| submit(&node.runtime, &digest, published.clone()).unwrap().id.clone()).collect();
+    let quiet = submit(&node.runtime, &digest, TaskSpec::default()).unwrap();
+    quiet.wait(Some(Duration::from_secs(30))).unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < ids.len() {
+        let batch = node.runtime.next_ended(2, Some(Duration::from_secs(30)));
+        assert!(!batch.outcomes.is_empty() && batch.outcomes.len() <= 2);
+        for outcome in batch.outcomes {
+            assert_eq!(&*outcome.stdout, b"hi\n");
+            assert_eq!(outcome.stdout_digest, Some(vyr_core::Digest::of(b"hi\n")));
+            seen.push(outcome.id.clone());
+        }
+    }
+    seen.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(seen, expected, "each published task once, the unpublished one never");
+    assert!(node.runtime.next_ended(8, Some(Duration::from_millis(50))).outcomes.is_empty());
+}
+
+#[test]
+fn guest_paths_are_checked_before_the_task_is_queued() {
+    let node = node();
+    let digest = node.put_wat("hello", &command("", ""));
+    node.runtime.create_state("a", "ephemeral").unwrap();
+    node.runtime.create_state("b", "ephemeral").unwrap();
+    let spec = |paths: [&str; 2]| TaskSpec {
+        bindings: vec![BindingSpec::new("a", Mode::Ro).at(paths[0]), BindingSpec::new("b", Mode::Rw).at(paths[1])],
+        ..TaskSpec::default()
+    };
+    for bad in [["/", "/out"], ["/data", "/data/"], ["/in", "relative"], ["/in", "/x/../y"]] {
+        let error = submit(&node.runtime, &digest, spec(bad)).unwrap_err();
+        assert!(matches!(error, VyrError::InvalidState(_)), "{bad:?}: {error}");
+    }
+    assert!(node.runtime.list_states().iter().all(|s| s.bound_tasks == 0), "refused bindings left tickets");
+    let ok = submit(&node.runtime, &digest, spec(["/", "/"].map(|_| "/in")).clone()).unwrap_err();
+    assert!(matches!(ok, VyrError::InvalidState(_)));
+    let task = submit(&node.runtime, &digest, spec(["/in", "/out"])).unwrap();
+    let outcome = task.wait(Some(Duration::from_secs(30))).unwrap();
+    assert_eq!(outcome.status, TaskStatus::Succeeded, "{}", outcome.reason);
+    let paths: Vec<_> = outcome.bindings.iter().map(|b| b.path.as_str()).collect();
+    assert_eq!(paths, ["/in", "/out"]);
 }

@@ -5,12 +5,15 @@ use pyo3::prelude::*;
 
 mod crypto;
 mod errors;
+mod outcome;
 mod runtime;
+mod spec;
 
 #[pymodule]
 fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<runtime::PyRuntime>()?;
     module.add_class::<runtime::PyTaskHandle>()?;
+    module.add_class::<outcome::PyTaskOutcome>()?;
     module.add_function(wrap_pyfunction!(crypto::sha256_digest, module)?)?;
     module.add_function(wrap_pyfunction!(crypto::parse_digest, module)?)?;
     module.add_function(wrap_pyfunction!(crypto::generate_keypair, module)?)?;

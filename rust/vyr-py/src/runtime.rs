@@ -1,19 +1,19 @@
 //! `Runtime` and `TaskHandle`: the embedded node, exposed with owned inputs and the GIL
 //! released around every call that can block or run guest code.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
-use vyr_core::resources::Resources;
-use vyr_core::state::{Mode, StateInfo};
-use vyr_core::task::{TaskRecord, TaskState};
-use vyr_core::{Runtime, RuntimeConfig, SubmitRequest};
+use vyr_core::state::StateInfo;
+use vyr_core::task::TaskRecord;
+use vyr_core::{Runtime, RuntimeConfig};
 
 use crate::errors::{attached, detached, to_py};
+use crate::outcome::PyTaskOutcome;
+use crate::spec::{PyBindingSpec, PyTaskSpec};
 
 /// An embedded VYR node.
 #[pyclass(name = "Runtime", frozen, module = "vyr._core")]
@@ -121,46 +121,49 @@ impl PyRuntime {
         Ok((PyBytes::new(py, &module), PyBytes::new(py, &manifest), PyBytes::new(py, &signature)))
     }
 
-    /// Accepts a task; returns its handle at once.
-    #[pyo3(signature = (artifact, input=None, *, args=None, env=None, bindings=None, memory_bytes=None, timeout_ms=None, fuel=None))]
-    #[allow(clippy::too_many_arguments)]
-    fn submit_task(
-        &self,
-        artifact: &str,
-        input: Option<&[u8]>,
-        args: Option<Vec<String>>,
-        env: Option<HashMap<String, String>>,
-        bindings: Option<Vec<(String, String)>>,
-        memory_bytes: Option<u64>,
-        timeout_ms: Option<u64>,
-        fuel: Option<u64>,
-    ) -> PyResult<PyTaskHandle> {
-        let request = build_request(input, args, env, bindings, Resources { memory_bytes, timeout_ms, fuel })?;
+    /// Accepts a `vyr.TaskSpec`; returns its handle at once. With `publish_end`, the outcome
+    /// is also delivered (once) by `next_ended`.
+    #[pyo3(signature = (spec, *, publish_end=false))]
+    fn submit_task(&self, spec: PyTaskSpec, publish_end: bool) -> PyResult<PyTaskHandle> {
+        let spec = spec.into_core(publish_end)?;
         // Accepting only validates, records and queues the task: hold the GIL (see `attached`).
-        let record = attached(|| self.inner.submit_task(artifact, request))?;
+        let record = attached(|| self.inner.submit_task(spec))?;
         Ok(PyTaskHandle { record })
     }
 
-    /// Runs a task to its end on this thread (without the GIL); returns its ended handle.
-    #[pyo3(signature = (artifact, input=None, *, args=None, env=None, bindings=None, memory_bytes=None, timeout_ms=None, fuel=None))]
-    #[allow(clippy::too_many_arguments)]
-    fn run_task(
-        &self,
-        py: Python<'_>,
-        artifact: &str,
-        input: Option<&[u8]>,
-        args: Option<Vec<String>>,
-        env: Option<HashMap<String, String>>,
-        bindings: Option<Vec<(String, String)>>,
-        memory_bytes: Option<u64>,
-        timeout_ms: Option<u64>,
-        fuel: Option<u64>,
-    ) -> PyResult<PyTaskHandle> {
-        let request = build_request(input, args, env, bindings, Resources { memory_bytes, timeout_ms, fuel })?;
-        let artifact = artifact.to_owned();
+    /// Runs a `vyr.TaskSpec` to its end on this thread (without the GIL); returns its outcome.
+    #[pyo3(signature = (spec, *, publish_end=false))]
+    fn run_task(&self, py: Python<'_>, spec: PyTaskSpec, publish_end: bool) -> PyResult<PyTaskOutcome> {
+        let spec = spec.into_core(publish_end)?;
         let runtime = self.inner.clone();
-        let record = detached(py, move || runtime.run_task(&artifact, request))?;
-        Ok(PyTaskHandle { record })
+        let record = detached(py, move || runtime.run_task(spec))?;
+        Ok(PyTaskOutcome::new(record.snapshot()))
+    }
+
+    /// Waits (without the GIL, up to `timeout_s`) for outcomes of tasks submitted with
+    /// `publish_end`; returns (up to `max` outcomes, whether the node has shut down and every
+    /// outcome was taken). An empty list: a timeout or a `wake_ended`.
+    #[pyo3(signature = (max=256, timeout_s=None))]
+    fn next_ended(&self, py: Python<'_>, max: usize, timeout_s: Option<f64>) -> PyResult<(Vec<PyTaskOutcome>, bool)> {
+        let timeout = timeout_s.map(|s| Duration::try_from_secs_f64(s.max(0.0)).unwrap_or(Duration::MAX));
+        let runtime = self.inner.clone();
+        let batch = detached(py, move || Ok(runtime.next_ended(max, timeout)))?;
+        Ok((batch.outcomes.into_iter().map(PyTaskOutcome::new).collect(), batch.closed))
+    }
+
+    /// Tasks (queued, running) now.
+    fn task_counts(&self) -> (usize, usize) {
+        self.inner.task_counts()
+    }
+
+    /// How many outcomes `next_ended` has had to deliver so far (taken or not).
+    fn ended_published(&self) -> u64 {
+        self.inner.ended_published()
+    }
+
+    /// Wakes the caller of `next_ended` without an outcome (another of its sources has work).
+    fn wake_ended(&self) {
+        self.inner.wake_ended();
     }
 
     /// Cancels a queued or running task; False if it had already ended.
@@ -190,10 +193,10 @@ impl PyRuntime {
         self.inner.list_states().iter().map(|info| state_dict(py, info)).collect()
     }
 
-    /// Binds a state (by id or name) to a task that has not started.
-    fn bind_state(&self, task_id: &str, state: &str, mode: &str) -> PyResult<()> {
-        let mode = Mode::parse(mode).map_err(to_py)?;
-        self.inner.bind_state(task_id, state, mode).map_err(to_py)
+    /// Binds a `vyr.StateBinding` to a task that has not started.
+    fn bind_state(&self, task_id: &str, binding: PyBindingSpec) -> PyResult<()> {
+        let binding = binding.into_core()?;
+        attached(|| self.inner.bind_state(task_id, &binding))
     }
 
     /// Frees states whose linger has passed; returns how many.
@@ -256,29 +259,6 @@ impl Drop for PyRuntime {
     }
 }
 
-/// Copies the Python arguments of a submit into an owned request.
-fn build_request(
-    input: Option<&[u8]>,
-    args: Option<Vec<String>>,
-    env: Option<HashMap<String, String>>,
-    bindings: Option<Vec<(String, String)>>,
-    resources: Resources,
-) -> PyResult<SubmitRequest> {
-    let mut parsed = Vec::new();
-    for (state, mode) in bindings.unwrap_or_default() {
-        parsed.push((state, Mode::parse(&mode).map_err(to_py)?));
-    }
-    let mut env: Vec<(String, String)> = env.unwrap_or_default().into_iter().collect();
-    env.sort();
-    Ok(SubmitRequest {
-        input: bytes::Bytes::copy_from_slice(input.unwrap_or_default()),
-        args,
-        env,
-        bindings: parsed,
-        resources,
-    })
-}
-
 fn state_dict<'py>(py: Python<'py>, info: &StateInfo) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
     dict.set_item("id", &info.id)?;
@@ -313,7 +293,7 @@ impl PyTaskHandle {
     /// The current status string.
     #[getter]
     fn status(&self) -> &'static str {
-        self.record.snapshot().status.as_str()
+        self.record.status().as_str()
     }
 
     /// Requests cancellation.
@@ -321,68 +301,16 @@ impl PyTaskHandle {
         self.record.cancel.cancel();
     }
 
-    /// A snapshot as a dict (see `vyr.TaskResult`).
-    fn snapshot<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        result_dict(py, &self.record, &self.record.snapshot())
+    /// The outcome if the task ended, else a snapshot (status, phases; no output).
+    fn snapshot(&self) -> PyTaskOutcome {
+        PyTaskOutcome::new(self.record.snapshot())
     }
 
     /// Blocks (without the GIL) until the task ends; raises `WaitTimeout` after `timeout_s`.
     #[pyo3(signature = (timeout_s=None))]
-    fn wait<'py>(&self, py: Python<'py>, timeout_s: Option<f64>) -> PyResult<Bound<'py, PyDict>> {
+    fn wait(&self, py: Python<'_>, timeout_s: Option<f64>) -> PyResult<PyTaskOutcome> {
         let timeout = timeout_s.map(|s| Duration::try_from_secs_f64(s.max(0.0)).unwrap_or(Duration::MAX));
         let record = self.record.clone();
-        let state = detached(py, move || record.wait(timeout))?;
-        result_dict(py, &self.record, &state)
+        Ok(PyTaskOutcome::new(detached(py, move || record.wait(timeout))?))
     }
-
-    /// Calls `callback()` once the task has ended, from a worker thread (or at once).
-    fn on_end(&self, callback: Py<PyAny>) {
-        self.record.on_end(Box::new(move || {
-            Python::attach(|py| {
-                if let Err(error) = callback.call0(py) {
-                    error.write_unraisable(py, None);
-                }
-            })
-        }));
-    }
-}
-
-fn result_dict<'py>(py: Python<'py>, record: &TaskRecord, state: &TaskState) -> PyResult<Bound<'py, PyDict>> {
-    let dict = PyDict::new(py);
-    dict.set_item("id", &record.id)?;
-    dict.set_item("artifact", record.artifact.to_string())?;
-    dict.set_item("status", state.status.as_str())?;
-    dict.set_item("exit_code", state.exit_code)?;
-    dict.set_item("trap_code", state.trap_code.as_deref())?;
-    dict.set_item("reason", &state.reason)?;
-    dict.set_item("stdout", PyBytes::new(py, &state.stdout))?;
-    dict.set_item("stderr", PyBytes::new(py, &state.stderr))?;
-    let phases = PyDict::new(py);
-    phases.set_item("queued", state.phases.queued)?;
-    phases.set_item("artifact_ready", state.phases.artifact_ready)?;
-    phases.set_item("scheduled", state.phases.scheduled)?;
-    phases.set_item("instantiated", state.phases.instantiated)?;
-    phases.set_item("started", state.phases.started)?;
-    phases.set_item("ended", state.phases.ended)?;
-    dict.set_item("phases", phases)?;
-    let usage = PyDict::new(py);
-    usage.set_item("wall_ns", state.usage.wall_ns)?;
-    usage.set_item("peak_memory_bytes", state.usage.peak_memory_bytes)?;
-    usage.set_item("fuel_used", state.usage.fuel_used)?;
-    usage.set_item("compiled", state.usage.compiled)?;
-    usage.set_item("cold", state.usage.cold)?;
-    usage.set_item("tier", state.usage.tier.map(|tier| tier.as_str()))?;
-    dict.set_item("usage", usage)?;
-    let granted = PyDict::new(py);
-    granted.set_item("memory_bytes", record.granted.memory_bytes)?;
-    granted.set_item("timeout_ms", record.granted.timeout_ms)?;
-    granted.set_item("fuel", record.granted.fuel)?;
-    dict.set_item("granted", granted)?;
-    let bindings: Vec<(String, String, &'static str)> = record
-        .bindings()
-        .into_iter()
-        .map(|b| (b.state_id, b.name, if b.mode == Mode::Rw { "rw" } else { "ro" }))
-        .collect();
-    dict.set_item("bindings", bindings)?;
-    Ok(dict)
 }

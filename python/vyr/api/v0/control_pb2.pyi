@@ -95,12 +95,14 @@ class Resources(_message.Message):
     def __init__(self, memory_bytes: _Optional[int] = ..., timeout_ms: _Optional[int] = ..., fuel: _Optional[int] = ...) -> None: ...
 
 class StateBinding(_message.Message):
-    __slots__ = ("state", "mode")
+    __slots__ = ("state", "mode", "path")
     STATE_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
     state: str
     mode: Mode
-    def __init__(self, state: _Optional[str] = ..., mode: _Optional[_Union[Mode, str]] = ...) -> None: ...
+    path: str
+    def __init__(self, state: _Optional[str] = ..., mode: _Optional[_Union[Mode, str]] = ..., path: _Optional[str] = ...) -> None: ...
 
 class SubmitTaskRequest(_message.Message):
     __slots__ = ("artifact_digest", "input_ref", "state_bindings", "resources", "args", "env", "idempotency_key", "wait")
@@ -192,7 +194,7 @@ class ListTasksResponse(_message.Message):
     def __init__(self, tasks: _Optional[_Iterable[_Union[Task, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class Task(_message.Message):
-    __slots__ = ("id", "artifact", "status", "exit_code", "trap_code", "reason", "stdout", "stderr", "stdout_digest", "stderr_digest", "phases", "usage_json", "granted", "bindings", "input_digest")
+    __slots__ = ("id", "artifact", "status", "exit_code", "trap_code", "reason", "stdout", "stderr", "stdout_digest", "stderr_digest", "phases", "usage_json", "granted", "bindings", "input_digest", "usage")
     class PhasesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -215,6 +217,7 @@ class Task(_message.Message):
     GRANTED_FIELD_NUMBER: _ClassVar[int]
     BINDINGS_FIELD_NUMBER: _ClassVar[int]
     INPUT_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
     id: str
     artifact: str
     status: str
@@ -230,17 +233,36 @@ class Task(_message.Message):
     granted: Resources
     bindings: _containers.RepeatedCompositeFieldContainer[Binding]
     input_digest: str
-    def __init__(self, id: _Optional[str] = ..., artifact: _Optional[str] = ..., status: _Optional[str] = ..., exit_code: _Optional[int] = ..., trap_code: _Optional[str] = ..., reason: _Optional[str] = ..., stdout: _Optional[bytes] = ..., stderr: _Optional[bytes] = ..., stdout_digest: _Optional[str] = ..., stderr_digest: _Optional[str] = ..., phases: _Optional[_Mapping[str, int]] = ..., usage_json: _Optional[str] = ..., granted: _Optional[_Union[Resources, _Mapping]] = ..., bindings: _Optional[_Iterable[_Union[Binding, _Mapping]]] = ..., input_digest: _Optional[str] = ...) -> None: ...
+    usage: Usage
+    def __init__(self, id: _Optional[str] = ..., artifact: _Optional[str] = ..., status: _Optional[str] = ..., exit_code: _Optional[int] = ..., trap_code: _Optional[str] = ..., reason: _Optional[str] = ..., stdout: _Optional[bytes] = ..., stderr: _Optional[bytes] = ..., stdout_digest: _Optional[str] = ..., stderr_digest: _Optional[str] = ..., phases: _Optional[_Mapping[str, int]] = ..., usage_json: _Optional[str] = ..., granted: _Optional[_Union[Resources, _Mapping]] = ..., bindings: _Optional[_Iterable[_Union[Binding, _Mapping]]] = ..., input_digest: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ...) -> None: ...
+
+class Usage(_message.Message):
+    __slots__ = ("wall_ns", "peak_memory_bytes", "fuel_used", "compiled", "cold", "tier")
+    WALL_NS_FIELD_NUMBER: _ClassVar[int]
+    PEAK_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    FUEL_USED_FIELD_NUMBER: _ClassVar[int]
+    COMPILED_FIELD_NUMBER: _ClassVar[int]
+    COLD_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    wall_ns: int
+    peak_memory_bytes: int
+    fuel_used: int
+    compiled: bool
+    cold: bool
+    tier: str
+    def __init__(self, wall_ns: _Optional[int] = ..., peak_memory_bytes: _Optional[int] = ..., fuel_used: _Optional[int] = ..., compiled: _Optional[bool] = ..., cold: _Optional[bool] = ..., tier: _Optional[str] = ...) -> None: ...
 
 class Binding(_message.Message):
-    __slots__ = ("state_id", "name", "mode")
+    __slots__ = ("state_id", "name", "mode", "path")
     STATE_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
     state_id: str
     name: str
     mode: Mode
-    def __init__(self, state_id: _Optional[str] = ..., name: _Optional[str] = ..., mode: _Optional[_Union[Mode, str]] = ...) -> None: ...
+    path: str
+    def __init__(self, state_id: _Optional[str] = ..., name: _Optional[str] = ..., mode: _Optional[_Union[Mode, str]] = ..., path: _Optional[str] = ...) -> None: ...
 
 class CreateStateRequest(_message.Message):
     __slots__ = ("name",)
@@ -263,14 +285,16 @@ class State(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., bound_tasks: _Optional[int] = ..., bytes: _Optional[int] = ..., **kwargs) -> None: ...
 
 class BindStateRequest(_message.Message):
-    __slots__ = ("task_id", "state_id", "mode")
+    __slots__ = ("task_id", "state_id", "mode", "path")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_ID_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     state_id: str
     mode: Mode
-    def __init__(self, task_id: _Optional[str] = ..., state_id: _Optional[str] = ..., mode: _Optional[_Union[Mode, str]] = ...) -> None: ...
+    path: str
+    def __init__(self, task_id: _Optional[str] = ..., state_id: _Optional[str] = ..., mode: _Optional[_Union[Mode, str]] = ..., path: _Optional[str] = ...) -> None: ...
 
 class BindStateResponse(_message.Message):
     __slots__ = ()

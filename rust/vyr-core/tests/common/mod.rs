@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use vyr_core::manifest::Manifest;
 use vyr_core::signing::KeyPair;
-use vyr_core::{Digest, Runtime, RuntimeConfig};
+use vyr_core::task::TaskRecord;
+use vyr_core::{Digest, Runtime, RuntimeConfig, TaskSpec};
 
 pub struct Node {
     pub runtime: Runtime,
@@ -73,4 +74,10 @@ pub fn command(body: &str, data: &str) -> String {
     (drop (call $poll_oneoff (i32.const 64) (i32.const 128) (i32.const 1) (i32.const 192))))
   (func (export "_start") {body}))"#
     )
+}
+
+/// Submits `spec` for the artifact `digest`.
+pub fn submit(runtime: &Runtime, digest: &str, mut spec: TaskSpec) -> vyr_core::Result<Arc<TaskRecord>> {
+    spec.artifact = digest.to_owned();
+    runtime.submit_task(spec)
 }
