@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/vyr-target
 RUST_SOURCES := $(shell find rust -name '*.rs' -o -name Cargo.toml) Cargo.toml pyproject.toml
 
-.PHONY: help demo test test-rust test-python lint build wheel bench bench-deps bench-quick clean
+.PHONY: help demo test test-rust test-python lint build wheel wheel-smoke bench bench-deps bench-quick clean
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
@@ -50,8 +50,18 @@ lint: $(VENV)/.deps ## ruff (pinned) on the Python, clippy with warnings as erro
 test-python: build
 	$(PY) -m pytest tests
 
-wheel: ## build a release wheel into dist/
-	$(VENV)/bin/maturin build --release --out dist
+# The release wheel links with zig (the pinned ziglang) against glibc 2.28's symbols, so it
+# installs on manylinux_2_28 systems (RHEL 8, Debian 10, Ubuntu 20.04 and newer) and not only
+# on this machine's glibc. Its own target dir: the wheel build never invalidates the dev build.
+WHEEL_TARGET_DIR ?= $(HOME)/.cache/vyr-target-wheel
+
+wheel: $(VENV)/.deps ## release wheel for manylinux_2_28 (via zig) into dist/
+	rm -f dist/vyr-*.whl
+	CARGO_TARGET_DIR=$(WHEEL_TARGET_DIR) PATH=$(abspath $(VENV))/bin:$$PATH \
+		$(VENV)/bin/maturin build --release --zig --compatibility manylinux_2_28 --out dist
+
+wheel-smoke: wheel workloads/build/.stamp ## install the wheel in a fresh venv outside the clone; CLI + daemon round trip
+	$(PY) scripts/wheel_smoke.py dist/vyr-*.whl workloads/build/hello.wasm
 
 # The container comparison (issue 6) needs containerd, runc, buildah and debootstrap (Debian
 # packages, installed when missing; root) and matplotlib for its charts (the `bench` extra, not
