@@ -130,17 +130,17 @@ def b64decode(text: Any, what: str) -> bytes:
     if not isinstance(text, str):
         raise ReceiptInvalid(f"{what} is not base64 text")
     if _STANDARD.fullmatch(text):
-        decode, encode = base64.b64decode, base64.b64encode
+        alphabet = b"+/"
     elif _URL_SAFE.fullmatch(text):
-        decode, encode = base64.urlsafe_b64decode, base64.urlsafe_b64encode
+        alphabet = b"-_"
     else:
         raise ReceiptInvalid(f"{what} is not base64")
     bare = text.rstrip("=")
     try:
-        data = decode(bare + "=" * (-len(bare) % 4))
+        data = base64.b64decode(bare + "=" * (-len(bare) % 4), altchars=alphabet, validate=True)
     except (binascii.Error, ValueError):
         raise ReceiptInvalid(f"{what} is not base64 (bad length or padding)") from None
-    canonical = encode(data).decode("ascii")
+    canonical = base64.b64encode(data, altchars=alphabet).decode("ascii")
     if text not in (canonical, canonical.rstrip("=")):
         raise ReceiptInvalid(f"{what} is not canonical base64")
     return data
