@@ -154,7 +154,7 @@ def _check_subjects(
             )
         if actual != expected:
             raise ReceiptMismatch(
-                f"{name}: {what} has {algorithm} {actual}, the receipt says {expected}"
+                f"{name}: {what} hashes to {algorithm} {actual}, the receipt says {expected}"
             )
     return tuple(given)
 
@@ -162,7 +162,7 @@ def _check_subjects(
 def _digest_of(value: SubjectValue, name: str) -> tuple[str, str, str]:
     """(algorithm, hex digest, what it is) of a given subject value."""
     if isinstance(value, bytes):
-        return "sha256", hashlib.sha256(value).hexdigest(), f"the {len(value)} bytes given"
+        return "sha256", hashlib.sha256(value).hexdigest(), f"the given {len(value)}-byte value"
     path = Path(value)
     if path.is_dir():
         return TREE_ALGORITHM, tree_digest(path), f"directory {path}"
