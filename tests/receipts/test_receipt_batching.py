@@ -116,8 +116,9 @@ def test_the_compact_tree_gives_the_full_trees_heads_and_proofs_across_batches()
         sealed = tree.seal()
         assert sealed.tree_size == len(everything)
         assert sealed.root_hash == merkle.root_hash(everything)
-        for offset, proof in enumerate(sealed.proofs):
-            assert proof == merkle.inclusion_path(sealed.first_index + offset, everything)
+        for offset, proof in enumerate(sealed.proofs()):
+            index = sealed.first_index + offset
+            assert proof == sealed.proof(index) == merkle.inclusion_path(index, everything)
 
 
 def _payloads(count: int) -> list[bytes]:
@@ -185,15 +186,17 @@ def test_the_batch_encoding_is_the_canonical_json_of_the_receipt(signer: Receipt
         "payloadType": "t",
         "signatures": [{"keyid": "k", "sig": "eQ=="}],
     }
-    encoded = batched.encode_batch(payloads, 0, sealed.tree_size, sealed.proofs, checkpoint)
-    for index, receipt in enumerate(encoded):
+    for index, payload in enumerate(payloads):
+        receipt = batched.encode(
+            payload, index, sealed.tree_size, sealed.proof(index), _json.dumps(checkpoint)
+        )
         value = {
             "payloadType": "application/vnd.in-toto+json",
             "payload": base64.b64encode(payloads[index]).decode(),
             "inclusionProof": {
                 "logIndex": index,
                 "treeSize": 3,
-                "hashes": [base64.b64encode(h).decode() for h in sealed.proofs[index]],
+                "hashes": [base64.b64encode(h).decode() for h in sealed.proof(index)],
             },
             "checkpoint": checkpoint,
         }

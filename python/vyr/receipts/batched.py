@@ -21,7 +21,6 @@ from typing import Any
 
 from vyr.errors import ReceiptInvalid
 from vyr.receipts import _json, dsse
-from vyr.receipts.merkle import leaf_hash
 
 _FIELDS = {"payloadType", "payload", "inclusionProof", "checkpoint"}
 _PROOF_FIELDS = {"logIndex", "treeSize", "hashes"}
@@ -41,38 +40,30 @@ class BatchedReceipt:
 
 def statement_leaf(payload: bytes) -> bytes:
     """The leaf hash of a statement in the receipt log."""
-    return leaf_hash(hashlib.sha256(payload).digest())
+    return hashlib.sha256(b"\x00" + hashlib.sha256(payload).digest()).digest()  # leaf_hash
 
 
-def encode_batch(
-    payloads: Sequence[bytes],
-    first_index: int,
-    tree_size: int,
-    proofs: Sequence[Sequence[bytes]],
-    checkpoint: Mapping[str, Any],
-) -> list[bytes]:
-    """The receipt files' bytes (each ending in a newline) for a batch of statements that one
-    checkpoint covers, `payloads[i]` at log index `first_index + i`.
+def encode(
+    payload: bytes, log_index: int, tree_size: int, proof: Sequence[bytes], checkpoint: bytes
+) -> bytes:
+    """The receipt file's bytes (ending in a newline); `checkpoint` is the checkpoint envelope
+    as `_json.dumps` gives it (one serialisation per batch, not per receipt).
 
-    The bytes are what `_json.dumps` gives for the receipt object (sorted keys, no spaces),
-    assembled from parts: the checkpoint is serialised once per batch, not once per receipt,
-    and base64 text needs no JSON escaping.
+    The bytes are what `_json.dumps` gives for the whole receipt object (sorted keys, no
+    spaces), assembled from parts: base64 text needs no JSON escaping.
     """
-    head = b'{"checkpoint":' + _json.dumps(checkpoint) + b',"inclusionProof":{"hashes":['
-    tail = b'","payloadType":"' + dsse.INTOTO_PAYLOAD_TYPE.encode() + b'"}\n'
-    size = b"%d" % tree_size
-    return [
-        b"".join(
-            (
-                head,
-                b",".join(b'"' + binascii.b2a_base64(h, newline=False) + b'"' for h in proof),
-                b'],"logIndex":%d,"treeSize":%b},"payload":"' % (first_index + offset, size),
-                binascii.b2a_base64(payload, newline=False),
-                tail,
-            )
+    hashes = b",".join(b'"' + binascii.b2a_base64(h, newline=False) + b'"' for h in proof)
+    return b"".join(
+        (
+            b'{"checkpoint":',
+            checkpoint,
+            b',"inclusionProof":{"hashes":[',
+            hashes,
+            b'],"logIndex":%d,"treeSize":%d},"payload":"' % (log_index, tree_size),
+            binascii.b2a_base64(payload, newline=False),
+            b'","payloadType":"' + dsse.INTOTO_PAYLOAD_TYPE.encode() + b'"}\n',
         )
-        for offset, (payload, proof) in enumerate(zip(payloads, proofs, strict=True))
-    ]
+    )
 
 
 def parse(value: Mapping[str, Any]) -> BatchedReceipt:

@@ -13,17 +13,18 @@ like task-end callbacks, it must be quick.
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from vyr.receipts import batched, dsse
+from vyr.receipts import _json, batched, dsse
 from vyr.receipts.checkpoint import CHECKPOINT_PAYLOAD_TYPE, ORIGIN_PREFIX, Checkpoint
-from vyr.receipts.compact_tree import CompactTree
+from vyr.receipts.compact_tree import CompactTree, SealedBatch
 from vyr.receipts.signing import ReceiptSigner
 
 log = logging.getLogger("vyr")
@@ -31,12 +32,28 @@ log = logging.getLogger("vyr")
 
 @dataclass(frozen=True)
 class IssuedReceipt:
-    """A receipt the batcher issued: the `tag` given to `add`, its log index, and the receipt
-    file's bytes (`verify` takes them)."""
+    """A receipt the batcher issued: the `tag` given to `add`, the statement's log index and
+    bytes. The receipt file (`receipt`, what `verify` takes) is assembled on first use: a node
+    keeps many more receipts than anyone asks for, so issuing one costs its leaf, not its
+    proof and encoding."""
 
     tag: Any
     log_index: int
-    receipt: bytes
+    payload: bytes
+    batch: SealedBatch = field(repr=False)
+    checkpoint: bytes = field(repr=False)  # the signed checkpoint envelope, as JSON
+
+    @property
+    def proof(self) -> list[bytes]:
+        """The inclusion proof (audit path) of this receipt's statement."""
+        return self.batch.proof(self.log_index)
+
+    @functools.cached_property
+    def receipt(self) -> bytes:
+        """The batched receipt file's bytes."""
+        return batched.encode(
+            self.payload, self.log_index, self.batch.tree_size, self.proof, self.checkpoint
+        )
 
 
 class ReceiptBatcher:
@@ -89,21 +106,16 @@ class ReceiptBatcher:
                 pending, self._pending = self._pending, []
             if not pending:
                 return None
-            for _, payload in pending:
-                self._tree.append(batched.statement_leaf(payload))
+            leaf = batched.statement_leaf
+            self._tree.extend([leaf(payload) for _, payload in pending])
             sealed = self._tree.seal()
             checkpoint = Checkpoint(self.origin, sealed.tree_size, sealed.root_hash)
-            envelope = dsse.seal(CHECKPOINT_PAYLOAD_TYPE, checkpoint.body(), self.signer)
-            receipts = batched.encode_batch(
-                [payload for _, payload in pending],
-                sealed.first_index,
-                sealed.tree_size,
-                sealed.proofs,
-                envelope,
+            envelope = _json.dumps(
+                dsse.seal(CHECKPOINT_PAYLOAD_TYPE, checkpoint.body(), self.signer)
             )
             issued = [
-                IssuedReceipt(tag, sealed.first_index + offset, receipt)
-                for offset, ((tag, _), receipt) in enumerate(zip(pending, receipts, strict=True))
+                IssuedReceipt(tag, sealed.first_index + offset, payload, sealed, envelope)
+                for offset, (tag, payload) in enumerate(pending)
             ]
             self._on_receipts(issued)
             return checkpoint

@@ -10,24 +10,39 @@ above it reaches past the old size, else its sibling would not be on the path).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from vyr.receipts.merkle import audit_paths, root_hash, subtree_hash
+from vyr.receipts.merkle import Subtrees, root_hash
 
 
-@dataclass(frozen=True)
 class SealedBatch:
-    """A checkpoint's tree head and the inclusion proofs of the batch it closed."""
+    """A checkpoint's tree head, and the inclusion proofs of the batch it closed, computed
+    when asked for: sealing hashes each node once, a proof is then a few lookups."""
 
-    tree_size: int
-    root_hash: bytes
-    first_index: int
-    proofs: list[list[bytes]]  # proofs[i]: the audit path of leaf first_index + i
+    def __init__(
+        self,
+        tree_size: int,
+        first_index: int,
+        leaves: list[bytes],
+        subtrees: dict[tuple[int, int], bytes],
+    ) -> None:
+        self.tree_size, self.first_index = tree_size, first_index
+        self.nodes = Subtrees(leaves, first_index, subtrees)
+        # Hashing the root computes (and keeps) every node a proof of this batch needs.
+        self.root_hash = self.nodes.hash(0, tree_size) if tree_size else root_hash([])
+
+    def proof(self, index: int) -> list[bytes]:
+        """The audit path of leaf `index` (one of this batch's) in the sealed tree."""
+        if not self.first_index <= index < self.tree_size:
+            raise IndexError(f"leaf {index} is not in this batch")
+        return self.nodes.path(index, self.tree_size)
+
+    def proofs(self) -> list[list[bytes]]:
+        """Every leaf's audit path, in one descent (`proofs()[i]`: leaf first_index + i)."""
+        return self.nodes.paths(self.first_index, self.tree_size, self.tree_size)
 
 
 class CompactTree:
-    """Leaves go in with `append`; `seal` closes the batch: the new tree head and a proof for
-    each leaf appended since the last seal. Not thread-safe: the batcher serialises calls."""
+    """Leaves go in with `append`; `seal` closes the batch: the new tree head, and the proofs
+    of the leaves appended since the last seal. Not thread-safe: the batcher serialises calls."""
 
     def __init__(self) -> None:
         self._subtrees: dict[tuple[int, int], bytes] = {}  # (low, high) -> MTH(D[low:high])
@@ -44,24 +59,18 @@ class CompactTree:
         self._pending.append(leaf_hash)
         return self.size - 1
 
+    def extend(self, leaf_hashes: list[bytes]) -> None:
+        """Adds leaf hashes, in order."""
+        self._pending.extend(leaf_hashes)
+
     def seal(self) -> SealedBatch:
-        """The head of the tree as it is now, and the open batch's proofs against it."""
-        size, start, pending = self.size, self._start, self._pending
-        memo: dict[tuple[int, int], bytes] = {}
-
-        def stored(low: int, high: int) -> bytes | None:
-            return self._subtrees.get((low, high))
-
-        def leaf(index: int) -> bytes:
-            return pending[index - start]
-
-        root = subtree_hash(stored, leaf, 0, size, memo) if size else root_hash([])
-        proofs = audit_paths(stored, leaf, start, size, size, memo)
+        """The head of the tree as it is now; its proofs for the open batch."""
+        size = self.size
+        batch = SealedBatch(size, self._start, self._pending, self._subtrees)
         subtrees, low = {}, 0
         for bit in reversed(range(size.bit_length())):
             if size >> bit & 1:
-                high = low + (1 << bit)
-                subtrees[(low, high)] = subtree_hash(stored, leaf, low, high, memo)
-                low = high
+                subtrees[(low, low + (1 << bit))] = batch.nodes.hash(low, low + (1 << bit))
+                low += 1 << bit
         self._subtrees, self._start, self._pending = subtrees, size, []
-        return SealedBatch(size, root, start, proofs)
+        return batch

@@ -13,7 +13,7 @@ independently of `inclusion_path`, so each checks the other in the tests.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from vyr.errors import ReceiptInvalid
 
@@ -39,100 +39,88 @@ def root_hash(leaves: Sequence[bytes]) -> bytes:
     """MTH of a list of leaf hashes (the empty tree: SHA-256 of nothing)."""
     if not leaves:
         return hashlib.sha256(b"").digest()
-    return subtree_hash(lambda low, high: None, leaves.__getitem__, 0, len(leaves))
+    return Subtrees(leaves).hash(0, len(leaves))
 
 
 def inclusion_path(index: int, leaves: Sequence[bytes]) -> list[bytes]:
     """The audit path of leaf `index` in the tree of `leaves` (leaf hashes)."""
     if not 0 <= index < len(leaves):
         raise IndexError(f"leaf {index} is not in a tree of {len(leaves)}")
-    return audit_path(lambda low, high: None, leaves.__getitem__, index, 0, len(leaves), {})
+    return Subtrees(leaves).path(index, len(leaves))
 
 
-def subtree_hash(
-    stored: Callable[[int, int], bytes | None],
-    leaf: Callable[[int], bytes],
-    low: int,
-    high: int,
-    memo: dict[tuple[int, int], bytes] | None = None,
-) -> bytes:
-    """MTH(D[low:high]): from `stored(low, high)` when it has it, else from its halves (leaf
-    hashes from `leaf(i)`); `memo` keeps every hash computed, so one batch of proofs computes
-    each node once."""
-    known = stored(low, high)
-    if known is not None:
-        return known
-    if memo is not None and (low, high) in memo:
-        return memo[(low, high)]
-    if high - low == 1:
-        result = leaf(low)
-    else:
-        middle = low + split(high - low)
-        result = node_hash(
-            subtree_hash(stored, leaf, low, middle, memo),
-            subtree_hash(stored, leaf, middle, high, memo),
-        )
-    if memo is not None:
-        memo[(low, high)] = result
-    return result
+class Subtrees:
+    """MTH(D[low:high]) for ranges of one tree, from `known` subtree hashes and the leaf hashes
+    `leaves` (leaf `i` at `leaves[i - offset]`). Every hash computed is kept in `known`, so a
+    batch of proofs computes each node once, and a proof after that is only lookups."""
 
+    def __init__(
+        self,
+        leaves: Sequence[bytes],
+        offset: int = 0,
+        known: dict[tuple[int, int], bytes] | None = None,
+    ) -> None:
+        self.leaves, self.offset = leaves, offset
+        self.known = dict(known or {})
 
-def audit_path(
-    stored: Callable[[int, int], bytes | None],
-    leaf: Callable[[int], bytes],
-    index: int,
-    low: int,
-    high: int,
-    memo: dict[tuple[int, int], bytes] | None = None,
-) -> list[bytes]:
-    """PATH(index, D[low:high]) of RFC 9162 2.1.3.1, leaf first."""
-    path: list[bytes] = []
-    while high - low > 1:
-        middle = low + split(high - low)
-        if index < middle:
-            path.append(subtree_hash(stored, leaf, middle, high, memo))
-            high = middle
-        else:
-            path.append(subtree_hash(stored, leaf, low, middle, memo))
-            low = middle
-    path.reverse()  # the RFC lists the path from the leaf up
-    return path
+    def hash(self, low: int, high: int) -> bytes:
+        """MTH(D[low:high])."""
+        known, leaves, offset = self.known, self.leaves, self.offset
 
+        def mth(low: int, high: int) -> bytes:
+            # A closure, not a method: this runs once per node of every batch.
+            node = known.get((low, high))
+            if node is None:
+                if high - low == 1:
+                    return leaves[low - offset]
+                middle = low + split(high - low)
+                node = node_hash(mth(low, middle), mth(middle, high))
+                known[(low, high)] = node
+            return node
 
-def audit_paths(
-    stored: Callable[[int, int], bytes | None],
-    leaf: Callable[[int], bytes],
-    first: int,
-    last: int,
-    size: int,
-    memo: dict[tuple[int, int], bytes],
-) -> list[list[bytes]]:
-    """`audit_path` of every leaf in [first, last) of a tree of `size`, in one descent: each
-    node on the way is visited once and its sibling's hash added to the paths of all the
-    leaves below it (a batch of N proofs costs O(N) hashes, not O(N log N) lookups)."""
-    paths: list[list[bytes]] = [[] for _ in range(last - first)]
+        return mth(low, high)
 
-    def descend(low: int, high: int, begin: int, end: int) -> None:
-        # The leaves [begin, end) lie in the subtree [low, high).
-        if high - low == 1:
-            return
-        middle = low + split(high - low)
-        if begin < middle:
-            sibling = subtree_hash(stored, leaf, middle, high, memo)
-            for index in range(begin, min(end, middle)):
-                paths[index - first].append(sibling)
-            descend(low, middle, begin, min(end, middle))
-        if end > middle:
-            sibling = subtree_hash(stored, leaf, low, middle, memo)
-            for index in range(max(begin, middle), end):
-                paths[index - first].append(sibling)
-            descend(middle, high, max(begin, middle), end)
+    def path(self, index: int, size: int) -> list[bytes]:
+        """PATH(index, D[0:size]) of RFC 9162 2.1.3.1, leaf first."""
+        path: list[bytes] = []
+        low, high = 0, size
+        while high - low > 1:
+            middle = low + split(high - low)
+            if index < middle:
+                path.append(self.hash(middle, high))
+                high = middle
+            else:
+                path.append(self.hash(low, middle))
+                low = middle
+        path.reverse()  # the RFC lists the path from the leaf up
+        return path
 
-    if first < last:
-        descend(0, size, first, last)
-    for path in paths:
-        path.reverse()  # collected root first; the RFC lists them from the leaf up
-    return paths
+    def paths(self, first: int, last: int, size: int) -> list[list[bytes]]:
+        """`path` of every leaf in [first, last), in one descent: each node on the way is
+        visited once and its sibling's hash added to the paths of all the leaves below it."""
+        paths: list[list[bytes]] = [[] for _ in range(last - first)]
+
+        def descend(low: int, high: int, begin: int, end: int) -> None:
+            # The leaves [begin, end) lie in the subtree [low, high).
+            if high - low == 1:
+                return
+            middle = low + split(high - low)
+            if begin < middle:
+                sibling = self.hash(middle, high)
+                for index in range(begin, min(end, middle)):
+                    paths[index - first].append(sibling)
+                descend(low, middle, begin, min(end, middle))
+            if end > middle:
+                sibling = self.hash(low, middle)
+                for index in range(max(begin, middle), end):
+                    paths[index - first].append(sibling)
+                descend(middle, high, max(begin, middle), end)
+
+        if first < last:
+            descend(0, size, first, last)
+        for path in paths:
+            path.reverse()  # collected root first; the RFC lists them from the leaf up
+        return paths
 
 
 def root_from_inclusion(index: int, size: int, entry_hash: bytes, path: Sequence[bytes]) -> bytes:

@@ -8,8 +8,9 @@ statement and the same statement digest.
 
 from __future__ import annotations
 
+import functools
+import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from vyr.errors import ReceiptInvalid
@@ -125,8 +126,8 @@ def subject_digests(statement: Mapping[str, Any]) -> dict[str, dict[str, str]]:
 def rfc3339(epoch_ns: int) -> str:
     """Unix epoch nanoseconds as RFC 3339 UTC with nanoseconds: 2025-01-02T03:04:05.000000006Z."""
     seconds, nanos = divmod(epoch_ns, 1_000_000_000)
-    moment = datetime.fromtimestamp(seconds, UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{nanos:09d}Z"
+    # time.gmtime, not datetime: a few times cheaper, and this runs once or twice per task.
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{nanos:09d}Z"
 
 
 def _binding(binding: BindingFacts) -> dict[str, Any]:
@@ -148,6 +149,7 @@ def _digest_set(digest: str) -> dict[str, str]:
     return {algorithm: value}
 
 
+@functools.cache  # phase and resource names: a handful, converted for every task
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.capitalize() for part in rest)
