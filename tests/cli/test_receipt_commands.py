@@ -111,6 +111,7 @@ def test_usage_errors_exit_2(shell: Shell, receipt: Path, args: tuple[str, ...],
     done = shell.vyr("receipt", "verify", receipt.name, *filled)
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("error: ") and says in done.stderr
+    assert done.stderr.count("hint: ") == 1 and "vyr trust" not in done.stderr
 
 
 def test_show_says_what_the_receipt_claims_without_trusting_it(shell: Shell, receipt: Path) -> None:

@@ -67,7 +67,7 @@ def verify(
     Example:
       vyr receipt verify task.receipt.json --key node.pub --stdout out.txt --state cache=./cache
     """
-    from vyr.errors import UntrustedSigner
+    from vyr.errors import InvalidKey, UntrustedSigner
     from vyr.receipts import TrustedKeys
     from vyr.receipts import verify as verify_receipt
 
@@ -79,7 +79,12 @@ def verify(
     for item in states:
         name, directory = _state_option(item)
         subjects[f"state:{name}"] = directory
-    trusted = TrustedKeys.from_files(keys)
+    try:
+        trusted = TrustedKeys.from_files(keys)
+    except InvalidKey as error:
+        public = next((f"{key}.pub" for key in keys if Path(f"{key}.pub").is_file()), None)
+        # vyr.keys' own hint is about the trust store; here the key is a --key option.
+        fail(error, hint=f"give the public key: --key {public}" if public else error.hint)
     try:
         verified = verify_receipt(_read(file), trusted, subjects=subjects)
     except UntrustedSigner as error:

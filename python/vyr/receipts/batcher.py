@@ -1,14 +1,16 @@
 """Receipts at the cost of a hash per task: one signature per batch, not per receipt.
 
-An ed25519 signature costs about as much as a whole warm task here (docs/receipts.md, "Cost"),
-so a busy node does not sign each statement. It appends the statement's digest to an RFC 9162
+An ed25519 signature costs about half a warm task here (docs/receipts.md, "Cost"), so a busy
+node does not sign each statement. It appends the statement's digest to an RFC 9162
 Merkle tree (a hash or two), and every `max_receipts` receipts or `max_delay_ms` after the
 first unsigned one, whichever comes first, signs one checkpoint (tree size + root hash) and
 hands out each batched receipt: the statement, its inclusion proof and that checkpoint.
 
 Receipts reach `on_receipts` in log order, one call per checkpoint, on the thread that sealed
-the batch (the background thread once `start()` ran, else the caller of `add` or `flush`);
-like task-end callbacks, it must be quick.
+the batch: the background thread once `start()` ran, else the caller of `add` that filled the
+batch (which then pays for sealing it: a node should `start()`) or of `flush`. Like task-end
+callbacks it must be quick; what it raises is logged (background thread) or propagates, and
+those receipts are not issued again.
 """
 
 from __future__ import annotations
