@@ -60,6 +60,16 @@ class InvalidState(InvalidArgument):
     """A state request is malformed (bad name, class or mode)."""
 
 
+class ReceiptInvalid(InvalidArgument):
+    """A receipt is not one VYR reads: not a DSSE envelope or batched receipt, of another
+    payload, statement or predicate type, or with a malformed field."""
+
+
+class ReceiptMismatch(DigestMismatch):
+    """A verified receipt's subject digest differs from the output or state it was checked
+    against (the bytes or tree are not what that run produced), or names no such subject."""
+
+
 class InvalidSignature(VyrError):
     """A signature does not verify for the manifest and key."""
 

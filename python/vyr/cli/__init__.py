@@ -29,6 +29,7 @@ COMMANDS = {
     "daemon": ("vyr.cli.daemon", "daemon"),
     "traces": ("vyr.cli.observe", "traces"),
     "metrics": ("vyr.cli.observe", "metrics"),
+    "receipt": ("vyr.cli.receipt", "receipt"),
 }
 SUMMARIES = {
     "keygen": "Create a signing key pair (PATH and PATH.pub).",
@@ -41,6 +42,7 @@ SUMMARIES = {
     "daemon": "Serve the Control API over gRPC.",
     "traces": "Show task trace spans.",
     "metrics": "Show runtime metrics.",
+    "receipt": "Verify and show receipts (signed proof of what a task ran).",
 }
 
 
