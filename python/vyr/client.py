@@ -158,11 +158,14 @@ class Client:
         *,
         args: Iterable[str] | None = None,
         env: Mapping[str, str] | None = None,
+        deterministic: bool = False,
         idempotency_key: str | None = None,
     ) -> RemoteTask:
         """Accepts a task and returns at once. `input_ref`: stdin bytes, or a `sha256:` digest
         of bytes uploaded with `put_input` (bytes over 1 MiB are uploaded that way for you)."""
-        spec = _spec(artifact_digest, input_ref, state_bindings, resources, args, env)
+        spec = _spec(
+            artifact_digest, input_ref, state_bindings, resources, args, env, deterministic
+        )
         return self.submit(spec, idempotency_key=idempotency_key)
 
     def run(
@@ -174,11 +177,14 @@ class Client:
         *,
         args: Iterable[str] | None = None,
         env: Mapping[str, str] | None = None,
+        deterministic: bool = False,
         idempotency_key: str | None = None,
     ) -> TaskResult:
         """Submits and waits: `submit_task(...).wait()` in one call to the daemon (`SubmitTask`
         with `wait`, which answers once the task's end is in the journal)."""
-        spec = _spec(artifact_digest, input_ref, state_bindings, resources, args, env)
+        spec = _spec(
+            artifact_digest, input_ref, state_bindings, resources, args, env, deterministic
+        )
         return self.run_spec(spec, idempotency_key=idempotency_key)
 
     def submit(self, spec: TaskSpec, *, idempotency_key: str | None = None) -> RemoteTask:
@@ -202,6 +208,7 @@ class Client:
             resources=convert.resources_to_proto(spec.resources),
             env=dict(spec.env),
             idempotency_key=idempotency_key or "",
+            deterministic=spec.deterministic,
         )
         if spec.args is not None:
             request.args.values.extend(spec.args)
@@ -407,11 +414,16 @@ def _spec(
     resources: Resources | None,
     args: Iterable[str] | None,
     env: Mapping[str, str] | None,
+    deterministic: bool = False,
 ) -> TaskSpec:
     """The seed verb's arguments as a spec; a `sha256:` text input names an uploaded blob."""
     if isinstance(input_ref, str):
         if not input_ref.startswith("sha256:"):
             raise InvalidArgument("input_ref must be bytes or a sha256: digest from put_input")
-        spec = TaskSpec.of(artifact_digest, b"", state_bindings, resources, args, env)
+        spec = TaskSpec.of(
+            artifact_digest, b"", state_bindings, resources, args, env, deterministic
+        )
         return dataclasses.replace(spec, input_digest=input_ref)
-    return TaskSpec.of(artifact_digest, input_ref, state_bindings, resources, args, env)
+    return TaskSpec.of(
+        artifact_digest, input_ref, state_bindings, resources, args, env, deterministic
+    )

@@ -53,6 +53,7 @@ class Node(Protocol):
         *,
         args: Iterable[str] | None = None,
         env: Mapping[str, str] | None = None,
+        deterministic: bool = False,
     ) -> TaskRef: ...
     def run(
         self,
@@ -63,6 +64,7 @@ class Node(Protocol):
         *,
         args: Iterable[str] | None = None,
         env: Mapping[str, str] | None = None,
+        deterministic: bool = False,
     ) -> TaskResult: ...
     def submit(self, spec: TaskSpec) -> TaskRef: ...
     def run_spec(self, spec: TaskSpec) -> TaskResult: ...

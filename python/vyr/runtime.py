@@ -134,9 +134,12 @@ class Runtime:
         *,
         args: Iterable[str] | None = None,
         env: Mapping[str, str] | None = None,
+        deterministic: bool = False,
     ) -> Task:
         """Accepts a task and returns at once. `input_ref` is the task's stdin."""
-        spec = TaskSpec.of(artifact_digest, input_ref, state_bindings, resources, args, env)
+        spec = TaskSpec.of(
+            artifact_digest, input_ref, state_bindings, resources, args, env, deterministic
+        )
         return self.submit(spec)
 
     def run(
@@ -148,10 +151,13 @@ class Runtime:
         *,
         args: Iterable[str] | None = None,
         env: Mapping[str, str] | None = None,
+        deterministic: bool = False,
     ) -> TaskResult:
         """Submits and waits, in one call: the task runs on this thread (the GIL released),
         with the same queueing, limits and state ordering as `submit_task(...).wait()`."""
-        spec = TaskSpec.of(artifact_digest, input_ref, state_bindings, resources, args, env)
+        spec = TaskSpec.of(
+            artifact_digest, input_ref, state_bindings, resources, args, env, deterministic
+        )
         return self.run_spec(spec)
 
     def submit(self, spec: TaskSpec, *, publish_end: bool = False) -> Task:

@@ -142,6 +142,9 @@ class TaskSpec:
     env: Mapping[str, str] = field(default_factory=dict)
     # The digest of `input` when the caller knows it (a stored blob); else the node hashes it.
     input_digest: str | None = None
+    # Virtual clocks and seeded random: the same artifact, input and states give the same
+    # output on any node (docs/receipts.md).
+    deterministic: bool = False
 
     @classmethod
     def of(
@@ -152,6 +155,7 @@ class TaskSpec:
         resources: Resources | None = None,
         args: Iterable[str] | None = None,
         env: Mapping[str, str] | None = None,
+        deterministic: bool = False,
     ) -> TaskSpec:
         """From the seed verb's arguments (bindings may be given as `NAME:MODE[@PATH]` text)."""
         from vyr.errors import InvalidArgument
@@ -165,6 +169,7 @@ class TaskSpec:
             resources=resources or Resources(),
             args=tuple(args) if args is not None else None,
             env=dict(env or {}),
+            deterministic=bool(deterministic),
         )
 
 
@@ -301,6 +306,11 @@ class TaskResult:
     stdout_digest: str = ""
     stderr_digest: str = ""
     input_digest: str = ""
+    # What the guest was started with (argv[0] is the artifact's name; env after the task's
+    # overrides) and whether its clocks and random were virtual.
+    args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    deterministic: bool = False
 
     @property
     def done(self) -> bool:
@@ -314,11 +324,9 @@ class TaskResult:
 
     def without_output(self) -> TaskResult:
         """The same result without stdout/stderr (digests kept)."""
-        return TaskResult(
-            self.id, self.artifact, self.status, self.exit_code, self.trap_code, self.reason,
-            b"", b"", self.phases, self.usage, self.granted, self.bindings,
-            self.stdout_digest, self.stderr_digest, self.input_digest,
-        )  # fmt: skip
+        import dataclasses
+
+        return dataclasses.replace(self, stdout=b"", stderr=b"")
 
     def to_json(self, *, include_output: bool = False) -> dict[str, Any]:
         """A JSON-ready dict (`id`, `status`, `exit_code`, `reason`, `phases`, `usage`, ...)."""
@@ -336,6 +344,7 @@ class TaskResult:
             "stdout_digest": self.stdout_digest,
             "stderr_digest": self.stderr_digest,
             "input_digest": self.input_digest,
+            "deterministic": self.deterministic,
         }
         if include_output:
             data["stdout"] = self.stdout.decode("utf-8", "replace")
@@ -361,6 +370,9 @@ class TaskResult:
             outcome.stdout_digest or "",
             outcome.stderr_digest or "",
             outcome.input_digest or "",
+            outcome.args,
+            dict(outcome.env),
+            outcome.deterministic,
         )
 
 

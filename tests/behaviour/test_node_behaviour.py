@@ -276,6 +276,20 @@ def test_bindings_at_bad_or_overlapping_paths_are_refused_before_queueing(
     assert node.list_tasks() == []
 
 
+def test_a_result_says_what_the_guest_was_started_with(node, put_guest) -> None:
+    """argv (argv[0] the artifact's name), env after the task's overrides, and whether the run
+    was deterministic (virtual clocks and random; the core's tests check the values)."""
+    digest = put_guest("hello")
+    normal = node.run(digest, b"x", args=["0"], env={"LANG": "C"})
+    assert (normal.args, normal.env.get("LANG"), normal.deterministic) == (
+        ["hello", "0"],
+        "C",
+        False,
+    )
+    fixed = node.run(digest, b"x", deterministic=True)
+    assert fixed.ok and fixed.deterministic and fixed.stdout == b"X"
+
+
 def test_read_only_binding_cannot_write(node, put_guest) -> None:
     node.create_state("box")
     digest = put_guest("state-file")

@@ -119,6 +119,9 @@ def task_to_proto(result: TaskResult, *, include_output: bool) -> pb.Task:
         stdout_digest=result.stdout_digest,
         stderr_digest=result.stderr_digest,
         input_digest=result.input_digest,
+        args=result.args,
+        env=result.env,
+        deterministic=result.deterministic,
         phases=result.phases._asdict(),
         usage=pb.Usage(
             wall_ns=usage.wall_ns,
@@ -182,4 +185,7 @@ def task_from_proto(message: pb.Task) -> TaskResult:
         stdout_digest=message.stdout_digest,
         stderr_digest=message.stderr_digest,
         input_digest=message.input_digest,
+        args=list(message.args),
+        env=dict(message.env),
+        deterministic=message.deterministic,
     )

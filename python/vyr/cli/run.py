@@ -57,6 +57,12 @@ def task_options(command: Any) -> Any:
             metavar="KEY=VALUE",
             help="Guest environment variable (repeatable).",
         ),
+        click.option(
+            "--deterministic",
+            is_flag=True,
+            help="Virtual clocks and seeded random: the same artifact, input and states give "
+            "the same output on any node (docs/receipts.md).",
+        ),
         click.argument("ref"),
         click.argument("guest_args", nargs=-1, metavar="[-- ARGS]..."),
     ]
@@ -95,6 +101,7 @@ def build_submission(
         ),
         "args": list(options["guest_args"]) or None,
         "env": env or None,
+        "deterministic": options["deterministic"],
     }
 
 

@@ -264,6 +264,7 @@ def _spec(request: pb.SubmitTaskRequest) -> TaskSpec:
         resources=convert.resources_from_proto(request.resources),
         args=tuple(request.args.values) if request.HasField("args") else None,
         env=dict(request.env),
+        deterministic=request.deterministic,
     )
 
 

@@ -11,14 +11,13 @@ use crate::error::{Result, VyrError};
 use crate::fsutil::fill_random;
 use crate::guest_path;
 use crate::node::Shared;
+use crate::outcome::Invocation;
 use crate::spec::{BindingSpec, TaskSpec};
 use crate::state::{Mode, Ticket};
 use crate::task::{Live, TaskRecord};
 
-/// What the worker needs besides the record: the guest's argv, environment and stdin.
+/// What the worker needs besides the record: the task's stdin.
 pub(crate) struct Job {
-    pub args: Vec<String>,
-    pub env: Vec<(String, String)>,
     pub input: Bytes,
 }
 
@@ -46,10 +45,6 @@ pub(crate) fn accept(shared: &Arc<Shared>, spec: TaskSpec) -> Result<(Arc<TaskRe
         return Err(VyrError::Capacity(format!("{} tasks are queued or running", limits.max_queued_tasks)));
     }
     let tickets = acquire_all(shared, &spec.bindings)?;
-    let record =
-        Arc::new(TaskRecord::new(new_task_id(), digest, granted, tickets, spec.input_digest, spec.publish_end));
-    shared.remember(record.clone());
-    shared.active.fetch_add(1, Ordering::AcqRel);
     let mut args = vec![manifest.name.clone()];
     args.extend(spec.args.unwrap_or_else(|| manifest.args.clone()));
     let mut env: Vec<(String, String)> = manifest.env.into_iter().collect();
@@ -57,7 +52,19 @@ pub(crate) fn accept(shared: &Arc<Shared>, spec: TaskSpec) -> Result<(Arc<TaskRe
         env.retain(|(existing, _)| *existing != key);
         env.push((key, value));
     }
-    Ok((record, Job { args, env, input: spec.input }))
+    let invocation = Arc::new(Invocation { args, env, deterministic: spec.deterministic });
+    let record = Arc::new(TaskRecord::new(
+        new_task_id(),
+        digest,
+        granted,
+        tickets,
+        spec.input_digest,
+        spec.publish_end,
+        invocation,
+    ));
+    shared.remember(record.clone());
+    shared.active.fetch_add(1, Ordering::AcqRel);
+    Ok((record, Job { input: spec.input }))
 }
 
 /// Binds one more state to a task that has not started yet.

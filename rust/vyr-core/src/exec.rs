@@ -13,7 +13,9 @@ use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
 use crate::cancel::CancelToken;
 use crate::clock::now_unix_nanos;
+use crate::determinism;
 use crate::limits::{MemoryLimitExceeded, MemoryLimiter, TaskCtx};
+use crate::outcome::Invocation;
 use crate::output::{CappedPipe, OutputLimitExceeded};
 use crate::resources::Granted;
 
@@ -27,8 +29,9 @@ pub struct Preopen {
 
 /// Everything one execution needs besides the module.
 pub struct ExecSpec {
-    pub args: Vec<String>,
-    pub env: Vec<(String, String)>,
+    pub invocation: Arc<Invocation>,
+    /// Set for a deterministic run: the seed of its virtual clocks and random.
+    pub deterministic_seed: Option<[u8; 32]>,
     pub input: Bytes,
     pub granted: Granted,
     pub preopens: Vec<Preopen>,
@@ -89,8 +92,11 @@ pub async fn execute(pre: &InstancePre<TaskCtx>, spec: ExecSpec, cancel: Arc<Can
         .stdin(MemoryInputPipe::new(spec.input))
         .stdout(stdout.clone())
         .stderr(stderr.clone())
-        .args(&spec.args)
-        .envs(&spec.env);
+        .args(&spec.invocation.args)
+        .envs(&spec.invocation.env);
+    if let Some(seed) = spec.deterministic_seed {
+        determinism::virtualize(&mut builder, seed);
+    }
     for preopen in &spec.preopens {
         let perms = if preopen.writable { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
         if let Err(error) = builder.preopened_dir(&preopen.host_path, &preopen.guest_path, perms) {

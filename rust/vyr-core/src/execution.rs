@@ -8,6 +8,8 @@ use bytes::Bytes;
 
 use crate::admission::Job;
 use crate::clock::now_unix_nanos;
+use crate::determinism;
+use crate::digest::Digest;
 use crate::exec::{execute, ExecSpec, Outcome, Preopen};
 use crate::node::Shared;
 use crate::outcome::{TaskStatus, Usage};
@@ -85,9 +87,13 @@ async fn run_phases(shared: &Arc<Shared>, task: &Arc<TaskRecord>, job: Job) -> O
         }
     }
     let limits = &shared.config.limits;
+    let deterministic_seed = task.invocation.deterministic.then(|| {
+        let input_digest = task.input_digest().unwrap_or_else(|| Digest::of(&job.input));
+        determinism::seed(&task.artifact, &input_digest)
+    });
     let spec = ExecSpec {
-        args: job.args,
-        env: job.env,
+        invocation: task.invocation.clone(),
+        deterministic_seed,
         input: job.input,
         granted: task.granted,
         preopens,

@@ -6,6 +6,7 @@ mod admission;
 pub mod artifact;
 pub mod cancel;
 pub mod clock;
+pub mod determinism;
 pub mod digest;
 pub mod ended_feed;
 pub mod engine;
@@ -32,6 +33,6 @@ pub mod trust;
 
 pub use digest::Digest;
 pub use error::{Result, VyrError};
-pub use outcome::{TaskOutcome, TaskStatus};
+pub use outcome::{Invocation, TaskOutcome, TaskStatus};
 pub use runtime::{PutOutcome, Runtime, RuntimeConfig};
 pub use spec::{BindingSpec, TaskSpec};

@@ -1,6 +1,8 @@
 //! What ended: a task's outcome, built once when it ends and shared (never copied) with every
 //! waiter, the ended feed and the bindings.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use serde::Serialize;
 
@@ -81,6 +83,16 @@ pub struct BoundState {
     pub path: String,
 }
 
+/// What the guest was started with: argv (argv[0] is the artifact's name), environment (the
+/// manifest's, overridden per task) and whether clocks and random were virtual. Shared by the
+/// record, the execution and the outcome.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Invocation {
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub deterministic: bool,
+}
+
 /// A task's outcome (or, for a task still queued or running, a snapshot without output).
 #[derive(Clone, Debug)]
 pub struct TaskOutcome {
@@ -100,6 +112,7 @@ pub struct TaskOutcome {
     pub usage: Usage,
     pub granted: Granted,
     pub bindings: Vec<BoundState>,
+    pub invocation: Arc<Invocation>,
 }
 
 impl TaskOutcome {

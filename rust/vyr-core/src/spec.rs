@@ -45,6 +45,9 @@ pub struct TaskSpec {
     pub env: Vec<(String, String)>,
     pub bindings: Vec<BindingSpec>,
     pub resources: Resources,
+    /// Run with virtual clocks and seeded random (see `determinism.rs`), so the same artifact,
+    /// input and states give the same output on any node.
+    pub deterministic: bool,
     /// Deliver this task's outcome on the node's ended feed (`Runtime::next_ended`), for a
     /// journal or telemetry; tasks nobody listens for cost nothing there.
     pub publish_end: bool,

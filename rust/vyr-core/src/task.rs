@@ -10,7 +10,7 @@ use crate::cancel::CancelToken;
 use crate::clock::now_unix_nanos;
 use crate::digest::Digest;
 use crate::error::{Result, VyrError};
-use crate::outcome::{BoundState, Phases, TaskOutcome, TaskStatus, Usage};
+use crate::outcome::{BoundState, Invocation, Phases, TaskOutcome, TaskStatus, Usage};
 use crate::resources::Granted;
 use crate::state::Ticket;
 
@@ -61,6 +61,7 @@ pub struct TaskRecord {
     pub artifact: Digest,
     pub granted: Granted,
     pub cancel: Arc<CancelToken>,
+    pub invocation: Arc<Invocation>,
     /// Whether the outcome goes to the node's ended feed.
     pub publish_end: bool,
     input_digest: Option<Digest>,
@@ -84,6 +85,7 @@ impl TaskRecord {
         tickets: Vec<Ticket>,
         input_digest: Option<Digest>,
         publish_end: bool,
+        invocation: Arc<Invocation>,
     ) -> Self {
         let live =
             Live { status: TaskStatus::Queued, phases: Phases { queued: now_unix_nanos(), ..Phases::default() } };
@@ -92,6 +94,7 @@ impl TaskRecord {
             artifact,
             granted,
             cancel: Arc::new(CancelToken::default()),
+            invocation,
             publish_end,
             input_digest,
             tickets: Mutex::new(tickets),
@@ -103,6 +106,11 @@ impl TaskRecord {
 
     pub(crate) fn live(&self) -> MutexGuard<'_, Live> {
         self.live.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The input's digest when the submitter gave it.
+    pub(crate) fn input_digest(&self) -> Option<Digest> {
+        self.input_digest
     }
 
     /// The current status.
@@ -140,6 +148,7 @@ impl TaskRecord {
             usage: Usage::default(),
             granted: self.granted,
             bindings: self.bindings(),
+            invocation: self.invocation.clone(),
         })
     }
 
@@ -205,6 +214,7 @@ impl TaskRecord {
             usage,
             granted: self.granted,
             bindings: self.bindings(),
+            invocation: self.invocation.clone(),
         });
         announce(&outcome);
         live.status = outcome.status;

@@ -135,6 +135,23 @@ impl PyTaskOutcome {
             .collect()
     }
 
+    /// The guest's argv (argv[0] is the artifact's name) and environment, as it saw them.
+    #[getter]
+    fn args(&self) -> Vec<String> {
+        self.inner.invocation.args.clone()
+    }
+
+    #[getter]
+    fn env(&self) -> Vec<(String, String)> {
+        self.inner.invocation.env.clone()
+    }
+
+    /// Whether clocks and random were virtual (a deterministic run).
+    #[getter]
+    fn deterministic(&self) -> bool {
+        self.inner.invocation.deterministic
+    }
+
     fn __repr__(&self) -> String {
         format!("TaskOutcome({:?}, status={:?})", self.inner.id, self.inner.status.as_str())
     }

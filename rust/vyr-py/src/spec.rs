@@ -45,6 +45,7 @@ pub struct PyTaskSpec {
     env: HashMap<String, String>,
     state_bindings: Vec<PyBindingSpec>,
     resources: PyResources,
+    deterministic: bool,
 }
 
 impl PyTaskSpec {
@@ -67,6 +68,7 @@ impl PyTaskSpec {
             env,
             bindings,
             resources,
+            deterministic: self.deterministic,
             publish_end,
         })
     }

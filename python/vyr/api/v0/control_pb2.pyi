@@ -105,7 +105,7 @@ class StateBinding(_message.Message):
     def __init__(self, state: _Optional[str] = ..., mode: _Optional[_Union[Mode, str]] = ..., path: _Optional[str] = ...) -> None: ...
 
 class SubmitTaskRequest(_message.Message):
-    __slots__ = ("artifact_digest", "input_ref", "state_bindings", "resources", "args", "env", "idempotency_key", "wait")
+    __slots__ = ("artifact_digest", "input_ref", "state_bindings", "resources", "args", "env", "idempotency_key", "wait", "deterministic")
     class EnvEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -121,6 +121,7 @@ class SubmitTaskRequest(_message.Message):
     ENV_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     WAIT_FIELD_NUMBER: _ClassVar[int]
+    DETERMINISTIC_FIELD_NUMBER: _ClassVar[int]
     artifact_digest: str
     input_ref: InputRef
     state_bindings: _containers.RepeatedCompositeFieldContainer[StateBinding]
@@ -129,7 +130,8 @@ class SubmitTaskRequest(_message.Message):
     env: _containers.ScalarMap[str, str]
     idempotency_key: str
     wait: bool
-    def __init__(self, artifact_digest: _Optional[str] = ..., input_ref: _Optional[_Union[InputRef, _Mapping]] = ..., state_bindings: _Optional[_Iterable[_Union[StateBinding, _Mapping]]] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., args: _Optional[_Union[StringList, _Mapping]] = ..., env: _Optional[_Mapping[str, str]] = ..., idempotency_key: _Optional[str] = ..., wait: _Optional[bool] = ...) -> None: ...
+    deterministic: bool
+    def __init__(self, artifact_digest: _Optional[str] = ..., input_ref: _Optional[_Union[InputRef, _Mapping]] = ..., state_bindings: _Optional[_Iterable[_Union[StateBinding, _Mapping]]] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., args: _Optional[_Union[StringList, _Mapping]] = ..., env: _Optional[_Mapping[str, str]] = ..., idempotency_key: _Optional[str] = ..., wait: _Optional[bool] = ..., deterministic: _Optional[bool] = ...) -> None: ...
 
 class StringList(_message.Message):
     __slots__ = ("values",)
@@ -194,7 +196,7 @@ class ListTasksResponse(_message.Message):
     def __init__(self, tasks: _Optional[_Iterable[_Union[Task, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class Task(_message.Message):
-    __slots__ = ("id", "artifact", "status", "exit_code", "trap_code", "reason", "stdout", "stderr", "stdout_digest", "stderr_digest", "phases", "usage_json", "granted", "bindings", "input_digest", "usage")
+    __slots__ = ("id", "artifact", "status", "exit_code", "trap_code", "reason", "stdout", "stderr", "stdout_digest", "stderr_digest", "phases", "usage_json", "granted", "bindings", "input_digest", "usage", "args", "env", "deterministic")
     class PhasesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -202,6 +204,13 @@ class Task(_message.Message):
         key: str
         value: int
         def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class EnvEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     ID_FIELD_NUMBER: _ClassVar[int]
     ARTIFACT_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -218,6 +227,9 @@ class Task(_message.Message):
     BINDINGS_FIELD_NUMBER: _ClassVar[int]
     INPUT_DIGEST_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
+    ARGS_FIELD_NUMBER: _ClassVar[int]
+    ENV_FIELD_NUMBER: _ClassVar[int]
+    DETERMINISTIC_FIELD_NUMBER: _ClassVar[int]
     id: str
     artifact: str
     status: str
@@ -234,7 +246,10 @@ class Task(_message.Message):
     bindings: _containers.RepeatedCompositeFieldContainer[Binding]
     input_digest: str
     usage: Usage
-    def __init__(self, id: _Optional[str] = ..., artifact: _Optional[str] = ..., status: _Optional[str] = ..., exit_code: _Optional[int] = ..., trap_code: _Optional[str] = ..., reason: _Optional[str] = ..., stdout: _Optional[bytes] = ..., stderr: _Optional[bytes] = ..., stdout_digest: _Optional[str] = ..., stderr_digest: _Optional[str] = ..., phases: _Optional[_Mapping[str, int]] = ..., usage_json: _Optional[str] = ..., granted: _Optional[_Union[Resources, _Mapping]] = ..., bindings: _Optional[_Iterable[_Union[Binding, _Mapping]]] = ..., input_digest: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ...) -> None: ...
+    args: _containers.RepeatedScalarFieldContainer[str]
+    env: _containers.ScalarMap[str, str]
+    deterministic: bool
+    def __init__(self, id: _Optional[str] = ..., artifact: _Optional[str] = ..., status: _Optional[str] = ..., exit_code: _Optional[int] = ..., trap_code: _Optional[str] = ..., reason: _Optional[str] = ..., stdout: _Optional[bytes] = ..., stderr: _Optional[bytes] = ..., stdout_digest: _Optional[str] = ..., stderr_digest: _Optional[str] = ..., phases: _Optional[_Mapping[str, int]] = ..., usage_json: _Optional[str] = ..., granted: _Optional[_Union[Resources, _Mapping]] = ..., bindings: _Optional[_Iterable[_Union[Binding, _Mapping]]] = ..., input_digest: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., args: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., deterministic: _Optional[bool] = ...) -> None: ...
 
 class Usage(_message.Message):
     __slots__ = ("wall_ns", "peak_memory_bytes", "fuel_used", "compiled", "cold", "tier")
