@@ -287,6 +287,6 @@ def _known(fields: tuple[str, ...], values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _bound_state(value: list[str]) -> BoundState:
-    """A binding as stored: (state id, name, mode[, path]) (older rows lack the path)."""
-    state_id, name, mode = value[:3]
-    return BoundState(state_id, name, mode, value[3] if len(value) > 3 else f"/state/{name}")
+    """A binding as stored: (state id, name, mode[, path]); older rows lack the path, which
+    `BoundState` then takes as the default `/state/NAME`."""
+    return BoundState(*value[:4])

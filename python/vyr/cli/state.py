@@ -84,5 +84,5 @@ def bind(
     """
     node = open_daemon(ctx, "tasks and states live on a daemon")
     node.bind_state(task_id, state_ref, mode, guest_path)
-    where = guest_path or "/state/NAME"
-    click.echo(f"bound {state_ref} to {task_id} ({mode}, at {where})", err=True)
+    where = f", at {guest_path}" if guest_path else ""
+    click.echo(f"bound {state_ref} to {task_id} ({mode}{where})", err=True)

@@ -87,10 +87,11 @@ async fn run_phases(shared: &Arc<Shared>, task: &Arc<TaskRecord>, job: Job) -> O
         }
     }
     let limits = &shared.config.limits;
-    let deterministic_seed = task.invocation.deterministic.then(|| {
-        let input_digest = task.input_digest().unwrap_or_else(|| Digest::of(&job.input));
-        determinism::seed(&task.artifact, &input_digest)
-    });
+    // Hashed here only when a deterministic run's seed needs it, and then handed to the end
+    // so the input is hashed once.
+    let input_digest =
+        task.invocation.deterministic.then(|| task.input_digest().unwrap_or_else(|| Digest::of(&job.input)));
+    let deterministic_seed = input_digest.map(|digest| determinism::seed(&task.artifact, &digest));
     let spec = ExecSpec {
         invocation: task.invocation.clone(),
         deterministic_seed,
@@ -146,6 +147,7 @@ async fn run_phases(shared: &Arc<Shared>, task: &Arc<TaskRecord>, job: Job) -> O
         instantiated_ns: report.instantiated_ns,
         started_ns: report.started_ns,
         input,
+        input_digest,
     })
 }
 

@@ -33,8 +33,10 @@ pub(crate) struct Ending {
     pub usage: Usage,
     pub instantiated_ns: u64,
     pub started_ns: u64,
-    /// The input, to hash when the spec did not carry its digest.
+    /// The input, to hash when neither the spec nor the worker has its digest already.
     pub input: Bytes,
+    /// The input's digest if the worker computed it (a deterministic run's seed needs it).
+    pub input_digest: Option<Digest>,
 }
 
 impl Ending {
@@ -51,6 +53,7 @@ impl Ending {
             instantiated_ns: 0,
             started_ns: 0,
             input,
+            input_digest: None,
         }
     }
 }
@@ -209,7 +212,7 @@ impl TaskRecord {
             stderr_digest: Some(Digest::of(&ending.stderr)),
             stdout: ending.stdout,
             stderr: ending.stderr,
-            input_digest: Some(self.input_digest.unwrap_or_else(|| Digest::of(&ending.input))),
+            input_digest: Some(self.input_digest.or(ending.input_digest).unwrap_or_else(|| Digest::of(&ending.input))),
             phases,
             usage,
             granted: self.granted,
