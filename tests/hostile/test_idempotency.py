@@ -28,6 +28,7 @@ CHANGES: dict[str, dict[str, Any]] = {
     "args": {"args": ["3"]},
     "env": {"env": {"K": "2"}},
     "resources": {"resources": Resources(timeout_s=7)},
+    "deterministic": {"deterministic": True},
 }
 _keys = itertools.count()
 

@@ -361,7 +361,7 @@ class Node:
 
 def request_digest(spec: TaskSpec) -> str:
     """A digest of what a submit asked for, so an idempotency key reused for another request
-    is told apart: artifact, input, args, env, bindings and resources."""
+    is told apart: artifact, input, args, env, bindings, resources and determinism."""
     canonical = {
         "artifact": spec.artifact_digest,
         "input": spec.input_digest or digest_of(spec.input),
@@ -370,6 +370,8 @@ def request_digest(spec: TaskSpec) -> str:
         "bindings": [[b.state, b.mode, b.path] for b in spec.state_bindings],
         "resources": [spec.resources.memory_bytes, spec.resources.timeout_ms, spec.resources.fuel],
     }
+    if spec.deterministic:  # only when set: digests of rows from before the flag stay valid
+        canonical["deterministic"] = True
     encoded = json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()
     return "sha256:" + hashlib.sha256(encoded).hexdigest()
 
