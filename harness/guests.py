@@ -14,7 +14,7 @@ from pathlib import Path
 from harness import REPO
 
 BUILD = REPO / "workloads" / "build"
-REFERENCE_GUESTS = ("hello", "event-transform", "collector", "anomaly", "state-file")
+REFERENCE_GUESTS = ("hello", "event-transform", "collector", "anomaly", "state-file", "textstats")
 
 
 def ensure_built(names: Sequence[str] = REFERENCE_GUESTS, *, native: bool = False) -> Path:

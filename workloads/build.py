@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-WORKLOADS = ("hello", "event-transform", "collector", "anomaly", "state-file")
+WORKLOADS = ("hello", "event-transform", "collector", "anomaly", "state-file", "textstats")
 # -ffp-contract=off: no fused multiply-add, so floating-point results are the
 # same on every target (the anomaly native-vs-wasm comparison depends on it).
 COMMON_FLAGS = [

@@ -13,7 +13,7 @@ import re
 import threading
 from pathlib import Path
 
-from vyr.errors import BlobNotFound, DigestMismatch, InvalidDigest
+from vyr.errors import BlobNotFound, DigestMismatch, InputTooLarge, InvalidDigest
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _KNOWN_LIMIT = 65536  # digests remembered as stored, so a repeated output costs no stat call
@@ -53,6 +53,27 @@ class BlobStore:
         self._known.add(digest)
         return digest
 
+    def writer(self, limit: int) -> BlobWriter:
+        """A blob written in chunks straight to disk (state archives: too large to hold in
+        memory), refused once it passes `limit` bytes."""
+        temporary = (
+            self.root / f".upload.{os.getpid()}.{threading.get_ident()}.{os.urandom(4).hex()}.tmp"
+        )
+        return BlobWriter(self, temporary, limit)
+
+    def path(self, digest: str) -> Path:
+        """Where the blob `digest` is stored; `BlobNotFound` if absent."""
+        path = self._path(digest)
+        if not path.exists():
+            raise BlobNotFound(f"no blob {digest} on this node (upload it with PutInput first)")
+        return path
+
+    def _adopt(self, temporary: Path, digest: str) -> None:
+        os.replace(temporary, self._path(digest))
+        if len(self._known) >= _KNOWN_LIMIT:
+            self._known.clear()
+        self._known.add(digest)
+
     def get(self, digest: str) -> bytes:
         """The bytes of `digest`; `BlobNotFound` if absent."""
         if digest == EMPTY_DIGEST:
@@ -66,3 +87,44 @@ class BlobStore:
         if not _DIGEST.fullmatch(digest):
             raise InvalidDigest(f"{digest!r} is not sha256: followed by 64 lowercase hex digits")
         return self.root / digest.removeprefix("sha256:")
+
+
+class BlobWriter:
+    """One streamed upload: chunks are hashed and appended to a temp file, which becomes the
+    blob only once `finish` checks the digest; `abort` (or any error) removes it."""
+
+    def __init__(self, store: BlobStore, temporary: Path, limit: int) -> None:
+        self._store = store
+        self._temporary = temporary
+        self._limit = limit
+        self._hash = hashlib.sha256()
+        self.size = 0
+        self._handle = open(temporary, "xb")
+
+    def write(self, chunk: bytes) -> None:
+        """Appends a chunk; `InputTooLarge` past the limit (and the upload is discarded)."""
+        self.size += len(chunk)
+        if self.size > self._limit:
+            self.abort()
+            raise InputTooLarge(f"state content exceeds the node's limit of {self._limit} bytes")
+        self._hash.update(chunk)
+        try:
+            self._handle.write(chunk)
+        except OSError:
+            self.abort()
+            raise
+
+    def finish(self, expected_digest: str | None = None) -> str:
+        """Stores the upload under its digest (checked against `expected_digest`)."""
+        self._handle.close()
+        digest = "sha256:" + self._hash.hexdigest()
+        if expected_digest and expected_digest != digest:
+            self.abort()
+            raise DigestMismatch(f"upload hashes to {digest}, not {expected_digest}")
+        self._store._adopt(self._temporary, digest)
+        return digest
+
+    def abort(self) -> None:
+        """Discards the upload."""
+        self._handle.close()
+        self._temporary.unlink(missing_ok=True)

@@ -19,15 +19,16 @@ import hashlib
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import grpc
 
-from vyr import transport
+from vyr import state_content, transport
 from vyr.api import convert
 from vyr.api.v0 import control_pb2 as pb
 from vyr.api.v0 import control_pb2_grpc as pb_grpc
-from vyr.errors import AuthenticationFailed, ConnectionFailed, InvalidArgument
+from vyr.errors import AuthenticationFailed, ConnectionFailed, InternalError, InvalidArgument
 from vyr.telemetry import propagation, wire
 from vyr.types import Artifact, Resources, State, StateBinding, TaskResult, TaskSpec
 
@@ -268,10 +269,55 @@ class Client:
         return convert.task_from_proto(self._call(self._stub.GetTask, request))
 
     # -- state ------------------------------------------------------------------------------
-    def create_state(self, name: str, class_: str = "ephemeral") -> State:
-        """Creates an ephemeral state on the daemon."""
-        request = pb.CreateStateRequest(name=name, **{"class": class_})
+    def create_state(
+        self,
+        name: str,
+        class_: str = "ephemeral",
+        *,
+        source: str | os.PathLike[str] | None = None,
+    ) -> State:
+        """Creates an ephemeral state on the daemon, empty or filled from `source`: a directory
+        (packed here) or a tar archive, uploaded in chunks and unpacked by the node."""
+        content_digest = ""
+        if source is not None:
+            with state_content.archive_of(state_content.check_source(source)) as archive:
+                content_digest = self._put_file(archive, state_content=True)
+        request = pb.CreateStateRequest(
+            name=name, content_digest=content_digest, **{"class": class_}
+        )
         return convert.state_from_proto(self._call(self._stub.CreateState, request))
+
+    def export_state(self, state: str, out: str | os.PathLike[str]) -> State:
+        """Writes a state's committed content (by id or name) to `out`: a path ending in `.tar`
+        gets the archive, any other a directory (created; it must be missing or empty).
+        Returns the state as exported, with its tree digest."""
+        target = state_content.check_export_target(out)
+        exported: State | None = None
+        with state_content.export_staging(target) as staged:
+            with open(staged, "wb") as handle:
+                request = pb.ExportStateRequest(state=state)
+                for message in self._stream(self._stub.ExportState, request, _same, None):
+                    handle.write(message.chunk)
+                    if message.HasField("state"):
+                        exported = convert.state_from_proto(message.state)
+            if exported is None:
+                raise InternalError("ExportState ended without the state it exported")
+            state_content.place_export(staged, target)
+        return exported
+
+    def _put_file(self, path: Path, *, state_content: bool) -> str:
+        """Uploads a file in chunks (read as it is sent; its digest on the last message)."""
+
+        def messages() -> Iterator[pb.PutInputRequest]:
+            hasher = hashlib.sha256()
+            with open(path, "rb") as handle:
+                while chunk := handle.read(CHUNK_BYTES):
+                    hasher.update(chunk)
+                    yield pb.PutInputRequest(chunk=chunk, state_content=state_content)
+            digest = "sha256:" + hasher.hexdigest()
+            yield pb.PutInputRequest(digest=digest, state_content=state_content)
+
+        return str(self._call(self._stub.PutInput, messages(), timeout=_UNBOUNDED).digest)
 
     def bind_state(
         self, task_id: str, state_id: str, mode: str = "ro", path: str | None = None
@@ -427,3 +473,7 @@ def _spec(
     return TaskSpec.of(
         artifact_digest, input_ref, state_bindings, resources, args, env, deterministic
     )
+
+
+def _same(message: Any) -> Any:
+    return message

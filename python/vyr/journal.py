@@ -197,7 +197,7 @@ class Journal:
 
 
 def _bindings_json(bindings: Sequence[BoundState]) -> str:
-    return json.dumps([list(b.values_tuple()) for b in bindings])
+    return json.dumps([[*b.values_tuple(), b.before, b.after] for b in bindings])
 
 
 def _accepted_row(item: Accepted) -> dict[str, Any]:
@@ -287,6 +287,6 @@ def _known(fields: tuple[str, ...], values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _bound_state(value: list[str]) -> BoundState:
-    """A binding as stored: (state id, name, mode[, path]); older rows lack the path, which
-    `BoundState` then takes as the default `/state/NAME`."""
-    return BoundState(*value[:4])
+    """A binding as stored: (state id, name, mode[, path[, before, after]]); older rows lack
+    the path, which `BoundState` then takes as the default `/state/NAME`, and the digests."""
+    return BoundState(*value[:6])

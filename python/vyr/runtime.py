@@ -356,4 +356,6 @@ def _state(raw: Mapping[str, Any]) -> State:
         cls=raw["class"],
         bound_tasks=raw["bound_tasks"],
         bytes=raw["bytes"],
+        digest=raw.get("digest", ""),
+        files=raw.get("files", 0),
     )

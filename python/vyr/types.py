@@ -249,14 +249,28 @@ class Granted(_Record):
 
 class BoundState(tuple[str, str, str]):
     """A state as bound to one task: which (`state_id`, `name`), how (`mode`) and where the
-    guest saw it (`path`). It is the `(state_id, name, mode)` triple the 0.1 SDK returned, so
-    it compares equal to one; `path` rides along as an attribute."""
+    guest saw it (`path`), with the content's tree digests (vyrTreeV1 hex, docs/receipts.md):
+    `before` the task, and for a writer `after` it (equal to `before` when it did not commit).
+    It is the `(state_id, name, mode)` triple the 0.1 SDK returned, so it compares equal to
+    one; the rest rides along as attributes."""
 
     path: str
+    before: str | None
+    after: str | None
 
-    def __new__(cls, state_id: str, name: str, mode: str, path: str | None = None) -> BoundState:
+    def __new__(
+        cls,
+        state_id: str,
+        name: str,
+        mode: str,
+        path: str | None = None,
+        before: str | None = None,
+        after: str | None = None,
+    ) -> BoundState:
         bound = super().__new__(cls, (state_id, name, mode))
         bound.path = path or f"/state/{name}"
+        bound.before = before or None
+        bound.after = after or None
         return bound
 
     @property
@@ -272,17 +286,27 @@ class BoundState(tuple[str, str, str]):
         return self[2]
 
     def values_tuple(self) -> tuple[str, str, str, str]:
-        """All four fields, the path included."""
+        """The four fields that say what was bound, the path included."""
         return (self[0], self[1], self[2], self.path)
 
-    def _asdict(self) -> dict[str, str]:
-        return {"state_id": self[0], "name": self[1], "mode": self[2], "path": self.path}
+    def _asdict(self) -> dict[str, str | None]:
+        return {
+            "state_id": self[0],
+            "name": self[1],
+            "mode": self[2],
+            "path": self.path,
+            "before": self.before,
+            "after": self.after,
+        }
 
     def __repr__(self) -> str:
-        return f"BoundState({self[0]!r}, {self[1]!r}, {self[2]!r}, path={self.path!r})"
+        return (
+            f"BoundState({self[0]!r}, {self[1]!r}, {self[2]!r}, path={self.path!r},"
+            f" before={self.before!r}, after={self.after!r})"
+        )
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (BoundState, self.values_tuple())
+        return (BoundState, (*self.values_tuple(), self.before, self.after))
 
 
 # Not slotted: callers copy a result with `TaskResult(**{**result.__dict__, ...})`.
@@ -396,3 +420,7 @@ class State:
     cls: str = "ephemeral"
     bound_tasks: int = 0
     bytes: int = 0
+    # The committed content: its vyrTreeV1 tree digest (hex; "" if the node did not say) and
+    # how many regular files it holds.
+    digest: str = ""
+    files: int = 0

@@ -93,6 +93,8 @@ def state_to_proto(state: State) -> pb.State:
         name=state.name,
         bound_tasks=state.bound_tasks,
         bytes=state.bytes,
+        digest=state.digest,
+        files=state.files,
         **{"class": state.cls},
     )
 
@@ -105,6 +107,8 @@ def state_from_proto(message: pb.State) -> State:
         cls=getattr(message, "class"),
         bound_tasks=message.bound_tasks,
         bytes=message.bytes,
+        digest=message.digest,
+        files=message.files,
     )
 
 
@@ -137,7 +141,14 @@ def task_to_proto(result: TaskResult, *, include_output: bool) -> pb.Task:
             fuel=result.granted.fuel,
         ),
         bindings=[
-            pb.Binding(state_id=b.state_id, name=b.name, mode=mode_to_proto(b.mode), path=b.path)  # type: ignore[arg-type]
+            pb.Binding(
+                state_id=b.state_id,
+                name=b.name,
+                mode=mode_to_proto(b.mode),  # type: ignore[arg-type]
+                path=b.path,
+                digest_before=b.before or "",
+                digest_after=b.after or "",
+            )
             for b in result.bindings
         ],
     )
@@ -179,7 +190,9 @@ def task_from_proto(message: pb.Task) -> TaskResult:
             granted.fuel if granted.HasField("fuel") else None,
         ),
         bindings=[
-            BoundState(b.state_id, b.name, mode_from_proto(b.mode), b.path)
+            BoundState(
+                b.state_id, b.name, mode_from_proto(b.mode), b.path, b.digest_before, b.digest_after
+            )
             for b in message.bindings
         ],
         stdout_digest=message.stdout_digest,

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from vyr.cli._dirs import dir_option, parse_dir, prepare, write_back
 from vyr.cli._node import open_node
 from vyr.cli._output import EXIT_DEADLINE, EXIT_VYR_FAILURE, exit_code_for, fail, print_json
 from vyr.cli._values import Count, Seconds, Size, UsageProblem, digest_problem
@@ -159,6 +160,7 @@ def relay(result: Any, as_json: bool) -> None:
 
 @click.command()
 @task_options
+@dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result (with output) as JSON.")
 @click.pass_context
 def run(ctx: click.Context, as_json: bool, **options: Any) -> None:
@@ -175,15 +177,19 @@ def run(ctx: click.Context, as_json: bool, **options: Any) -> None:
       echo hello | vyr run build/hello.wasm --input -
       vyr run sha256:9f2c... --input events.ndjson --timeout 5 --memory 64M
       vyr run build/collector.wasm --state site:rw -- collect site
+      vyr run build/wc.wasm --dir ./books::/data:ro -- /data
     """
     from vyr.errors import VyrError
 
+    mounts = [parse_dir(text) for text in options.pop("dirs")]
     try:
         node = open_node(ctx)
         submission = build_submission(
             node, options.pop("ref"), options, embedded_states=not hasattr(node, "endpoint")
         )
+        submission["state_bindings"] += prepare(node, mounts)
         result = node.submit_task(**submission).wait()
+        write_back(node, mounts, result)
     except VyrError as error:
         fail(error, code=exit_code_for(error, EXIT_VYR_FAILURE, starts_task=True))
     relay(result, as_json)

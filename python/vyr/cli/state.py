@@ -1,4 +1,4 @@
-"""`vyr state create|ls|bind`: ephemeral state on the node."""
+"""`vyr state create|export|ls|bind`: ephemeral state on the node."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from vyr.cli._output import print_json, print_table
 
 @click.group()
 def state() -> None:
-    """Ephemeral state: a directory tasks see at /state/NAME, gone after its last task.
+    """Ephemeral state: a directory tasks see (at /state/NAME or --state NAME:MODE@PATH),
+    filled from files or empty, exported back out, gone after its last task.
 
     States live on a daemon (--endpoint / VYR_ENDPOINT, else the one serving
     <home>/vyr.sock); without one these commands refuse, since a state made by an embedded
@@ -21,16 +22,63 @@ def state() -> None:
 
 @state.command("create")
 @click.argument("name")
+@click.option(
+    "--from",
+    "source",
+    metavar="DIR|FILE.tar",
+    type=click.Path(exists=True, file_okay=True, dir_okay=True),
+    help="Fill the state from a directory or a tar archive (.tar or .tar.gz): uploaded in "
+    "chunks and unpacked by the node, which refuses paths or links leaving the state, device "
+    "nodes, FIFOs, and content over its state size cap.",
+)
 @click.pass_context
-def create(ctx: click.Context, name: str) -> None:
-    """Create a state called NAME; prints its id.
+def create(ctx: click.Context, name: str, source: str | None) -> None:
+    """Create a state called NAME, empty or filled from files; prints its id.
 
     \b
-    Example:
+    Examples:
       vyr state create lookup
+      vyr state create site --from ./public
+      vyr state create corpus --from corpus.tar
     """
     why = "a state made here would be freed when this command exits"
-    click.echo(open_daemon(ctx, why).create_state(name).id)
+    created = open_daemon(ctx, why).create_state(name, source=source)
+    click.echo(created.id)
+    if source is not None:
+        click.echo(
+            f"filled {created.name} from {source}: {created.files} files, {created.bytes} bytes,"
+            f" tree digest {created.digest}",
+            err=True,
+        )
+
+
+@state.command("export")
+@click.argument("state_ref", metavar="STATE")
+@click.option(
+    "--out",
+    required=True,
+    metavar="DIR|FILE.tar",
+    type=click.Path(),
+    help="Where to write the content: a path ending in .tar gets an archive, any other a "
+    "directory (created; it must be missing or empty).",
+)
+@click.pass_context
+def export(ctx: click.Context, state_ref: str, out: str) -> None:
+    """Write the committed content of STATE (id or name) to a directory or a tar archive:
+    what the tasks that ran on it left there.
+
+    \b
+    Examples:
+      vyr state export site --out ./site-after
+      vyr state export site --out site.tar
+    """
+    node = open_daemon(ctx, "states live on a daemon; an embedded node has none")
+    exported = node.export_state(state_ref, out)
+    click.echo(
+        f"exported {exported.name} to {out}: {exported.files} files, {exported.bytes} bytes,"
+        f" tree digest {exported.digest}",
+        err=True,
+    )
 
 
 @state.command("ls")
@@ -48,14 +96,19 @@ def ls(ctx: click.Context, as_json: bool) -> None:
                     "class": s.cls,
                     "bound_tasks": s.bound_tasks,
                     "bytes": s.bytes,
+                    "files": s.files,
+                    "digest": s.digest,
                 }
                 for s in states
             ]
         )
     else:
         print_table(
-            [[s.id, s.name, s.cls, str(s.bound_tasks), str(s.bytes)] for s in states],
-            ["ID", "NAME", "CLASS", "TASKS", "BYTES"],
+            [
+                [s.id, s.name, s.cls, str(s.bound_tasks), str(s.bytes), s.digest[:16]]
+                for s in states
+            ],
+            ["ID", "NAME", "CLASS", "TASKS", "BYTES", "DIGEST"],
         )
 
 

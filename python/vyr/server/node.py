@@ -18,6 +18,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import shutil
 import threading
 import time
 from collections import OrderedDict
@@ -25,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from vyr.blobs import EMPTY_DIGEST, BlobStore, digest_of
+from vyr.blobs import EMPTY_DIGEST, BlobStore, BlobWriter, digest_of
 from vyr.errors import IdempotencyConflict, StorageError, TaskNotFound, VyrError
 from vyr.journal import Accepted, Journal, output_in_row
 from vyr.runtime import Runtime, Task
@@ -43,6 +45,9 @@ _RECORD_WAIT_S = 10.0
 # needs no journal read (their results when the output is small, else only the id).
 _RECENT = 4096
 _RECENT_OUTPUT_BYTES = 64 << 10
+# Beyond the state cap, what an uploaded archive may add: tar's 512-byte headers and padding
+# (about 1 KiB per file; a state of many tiny files is best sent gzipped).
+STATE_ARCHIVE_OVERHEAD = 64 << 20
 
 
 class _Pending:
@@ -65,6 +70,10 @@ class Node:
         self.home = self.runtime.home
         self.journal = Journal(self.home / "journal.db")
         self.blobs = BlobStore(self.home / "blobs")
+        # Archives being streamed to clients; any left here were a dead process's.
+        self._exports = self.home / "exports"
+        shutil.rmtree(self._exports, ignore_errors=True)
+        self._exports.mkdir(mode=0o700)
         self.accepted = 0
         self.ended = 0
         self._lock = threading.Lock()
@@ -102,9 +111,24 @@ class Node:
         """Stored artifacts."""
         return self.runtime.list_artifacts()
 
-    def create_state(self, name: str, class_: str) -> State:
-        """Creates an ephemeral state."""
-        return self.runtime.create_state(name, class_)
+    def create_state(self, name: str, class_: str, content_digest: str | None = None) -> State:
+        """Creates an ephemeral state, empty or filled from an uploaded archive blob."""
+        if not content_digest:
+            return self.runtime.create_state(name, class_)
+        return self.runtime.create_state(name, class_, source=self.blobs.path(content_digest))
+
+    def state_content_writer(self) -> BlobWriter:
+        """A streamed upload of a state archive: up to the state cap plus archive overhead."""
+        return self.blobs.writer(self.limits()["max_state_bytes"] + STATE_ARCHIVE_OVERHEAD)
+
+    def export_state(self, state: str) -> tuple[Path, State]:
+        """Writes a state's committed content to a temp archive (the caller removes it)."""
+        archive = self._exports / f"{os.getpid()}-{os.urandom(8).hex()}.tar"
+        try:
+            return archive, self.runtime.export_state(state, archive)
+        except BaseException:
+            archive.unlink(missing_ok=True)
+            raise
 
     def bind_state(self, task_id: str, binding: StateBinding) -> None:
         """Binds a state to a task that has not started."""

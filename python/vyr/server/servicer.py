@@ -26,6 +26,7 @@ from vyr.types import StateBinding, TaskResult, TaskSpec
 
 Context = grpc.aio.ServicerContext
 INLINE_SUBMIT_BYTES = 64 << 10  # copying this much on the event loop takes well under 100 µs
+EXPORT_CHUNK_BYTES = 1 << 20  # as uploads: well under gRPC's 4 MiB message cap
 
 
 class ControlServicer(pb_grpc.ControlServicer):
@@ -91,22 +92,39 @@ class ControlServicer(pb_grpc.ControlServicer):
     async def PutInput(
         self, request_iterator: AsyncIterator[pb.PutInputRequest], context: Context
     ) -> pb.PutInputResponse:
+        first = await anext(aiter(request_iterator), None)
+        if first is not None and first.state_content:
+            return await self._put_state_content(first, request_iterator)
         chunks: list[bytes] = []
         size = 0
         expected = ""
         limit = self.limits["max_input_bytes"]
-        async for message in request_iterator:
-            if message.digest and message.digest != (expected or message.digest):
-                raise InvalidArgument(
-                    f"PutInput: two digests were sent ({expected} and {message.digest})"
-                )
-            expected = message.digest or expected
+        messages = _prepend(first, request_iterator)
+        async for message in messages:
+            expected = _one_digest(expected, message.digest)
             size += len(message.chunk)
             if size > limit:
                 raise InputTooLarge(f"input exceeds the node's limit of {limit} bytes")
             chunks.append(message.chunk)
         digest = await asyncio.to_thread(self.node.put_input, b"".join(chunks), expected or None)
         return pb.PutInputResponse(digest=digest, size=size)
+
+    async def _put_state_content(
+        self, first: pb.PutInputRequest, rest: AsyncIterator[pb.PutInputRequest]
+    ) -> pb.PutInputResponse:
+        # A state archive may be as large as the state cap: streamed to disk, never held.
+        writer = await asyncio.to_thread(self.node.state_content_writer)
+        expected = ""
+        try:
+            async for message in _prepend(first, rest):
+                expected = _one_digest(expected, message.digest)
+                if message.chunk:
+                    await asyncio.to_thread(writer.write, message.chunk)
+        except BaseException:
+            writer.abort()
+            raise
+        digest = await asyncio.to_thread(writer.finish, expected or None)
+        return pb.PutInputResponse(digest=digest, size=writer.size)
 
     # -- tasks ------------------------------------------------------------------------------
     async def SubmitTask(
@@ -157,7 +175,10 @@ class ControlServicer(pb_grpc.ControlServicer):
     async def CreateState(self, request: pb.CreateStateRequest, context: Context) -> pb.State:
         self._check_accepting()
         state = await asyncio.to_thread(
-            self.node.create_state, request.name, getattr(request, "class") or "ephemeral"
+            self.node.create_state,
+            request.name,
+            getattr(request, "class") or "ephemeral",
+            request.content_digest or None,
         )
         return convert.state_to_proto(state)
 
@@ -174,6 +195,18 @@ class ControlServicer(pb_grpc.ControlServicer):
     ) -> pb.ListStatesResponse:
         states = await asyncio.to_thread(self.node.list_states)
         return pb.ListStatesResponse(states=[convert.state_to_proto(s) for s in states])
+
+    async def ExportState(
+        self, request: pb.ExportStateRequest, context: Context
+    ) -> AsyncIterator[pb.StateChunk]:
+        archive, state = await asyncio.to_thread(self.node.export_state, request.state)
+        try:
+            with open(archive, "rb") as handle:
+                while chunk := await asyncio.to_thread(handle.read, EXPORT_CHUNK_BYTES):
+                    yield pb.StateChunk(chunk=chunk)
+            yield pb.StateChunk(state=convert.state_to_proto(state))
+        finally:
+            archive.unlink(missing_ok=True)
 
     # -- trust ------------------------------------------------------------------------------
     async def TrustAdd(self, request: pb.TrustAddRequest, context: Context) -> pb.TrustKey:
@@ -298,3 +331,19 @@ class LoopWaker:
         for future, value in pending:
             if not future.done():  # a waiter that timed out or left has cancelled it
                 future.set_result(value)
+
+
+async def _prepend(
+    first: pb.PutInputRequest | None, rest: AsyncIterator[pb.PutInputRequest]
+) -> AsyncIterator[pb.PutInputRequest]:
+    if first is not None:
+        yield first
+    async for message in rest:
+        yield message
+
+
+def _one_digest(expected: str, sent: str) -> str:
+    """The upload's expected digest: any message may name it, but only one value."""
+    if sent and expected and sent != expected:
+        raise InvalidArgument(f"PutInput: two digests were sent ({expected} and {sent})")
+    return sent or expected

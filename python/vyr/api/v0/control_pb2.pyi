@@ -61,12 +61,14 @@ class ListArtifactsResponse(_message.Message):
     def __init__(self, artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ...) -> None: ...
 
 class PutInputRequest(_message.Message):
-    __slots__ = ("chunk", "digest")
+    __slots__ = ("chunk", "digest", "state_content")
     CHUNK_FIELD_NUMBER: _ClassVar[int]
     DIGEST_FIELD_NUMBER: _ClassVar[int]
+    STATE_CONTENT_FIELD_NUMBER: _ClassVar[int]
     chunk: bytes
     digest: str
-    def __init__(self, chunk: _Optional[bytes] = ..., digest: _Optional[str] = ...) -> None: ...
+    state_content: bool
+    def __init__(self, chunk: _Optional[bytes] = ..., digest: _Optional[str] = ..., state_content: _Optional[bool] = ...) -> None: ...
 
 class PutInputResponse(_message.Message):
     __slots__ = ("digest", "size")
@@ -268,36 +270,60 @@ class Usage(_message.Message):
     def __init__(self, wall_ns: _Optional[int] = ..., peak_memory_bytes: _Optional[int] = ..., fuel_used: _Optional[int] = ..., compiled: _Optional[bool] = ..., cold: _Optional[bool] = ..., tier: _Optional[str] = ...) -> None: ...
 
 class Binding(_message.Message):
-    __slots__ = ("state_id", "name", "mode", "path")
+    __slots__ = ("state_id", "name", "mode", "path", "digest_before", "digest_after")
     STATE_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_AFTER_FIELD_NUMBER: _ClassVar[int]
     state_id: str
     name: str
     mode: Mode
     path: str
-    def __init__(self, state_id: _Optional[str] = ..., name: _Optional[str] = ..., mode: _Optional[_Union[Mode, str]] = ..., path: _Optional[str] = ...) -> None: ...
+    digest_before: str
+    digest_after: str
+    def __init__(self, state_id: _Optional[str] = ..., name: _Optional[str] = ..., mode: _Optional[_Union[Mode, str]] = ..., path: _Optional[str] = ..., digest_before: _Optional[str] = ..., digest_after: _Optional[str] = ...) -> None: ...
 
 class CreateStateRequest(_message.Message):
-    __slots__ = ("name",)
+    __slots__ = ("name", "content_digest")
     NAME_FIELD_NUMBER: _ClassVar[int]
     CLASS_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_DIGEST_FIELD_NUMBER: _ClassVar[int]
     name: str
-    def __init__(self, name: _Optional[str] = ..., **kwargs) -> None: ...
+    content_digest: str
+    def __init__(self, name: _Optional[str] = ..., content_digest: _Optional[str] = ..., **kwargs) -> None: ...
 
 class State(_message.Message):
-    __slots__ = ("id", "name", "bound_tasks", "bytes")
+    __slots__ = ("id", "name", "bound_tasks", "bytes", "digest", "files")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CLASS_FIELD_NUMBER: _ClassVar[int]
     BOUND_TASKS_FIELD_NUMBER: _ClassVar[int]
     BYTES_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     bound_tasks: int
     bytes: int
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., bound_tasks: _Optional[int] = ..., bytes: _Optional[int] = ..., **kwargs) -> None: ...
+    digest: str
+    files: int
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., bound_tasks: _Optional[int] = ..., bytes: _Optional[int] = ..., digest: _Optional[str] = ..., files: _Optional[int] = ..., **kwargs) -> None: ...
+
+class ExportStateRequest(_message.Message):
+    __slots__ = ("state",)
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    state: str
+    def __init__(self, state: _Optional[str] = ...) -> None: ...
+
+class StateChunk(_message.Message):
+    __slots__ = ("chunk", "state")
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    chunk: bytes
+    state: State
+    def __init__(self, chunk: _Optional[bytes] = ..., state: _Optional[_Union[State, _Mapping]] = ...) -> None: ...
 
 class BindStateRequest(_message.Message):
     __slots__ = ("task_id", "state_id", "mode", "path")

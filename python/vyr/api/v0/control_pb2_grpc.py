@@ -99,6 +99,11 @@ class ControlStub:
                 request_serializer=vyr_dot_api_dot_v0_dot_control__pb2.ListStatesRequest.SerializeToString,
                 response_deserializer=vyr_dot_api_dot_v0_dot_control__pb2.ListStatesResponse.FromString,
                 _registered_method=True)
+        self.ExportState = channel.unary_stream(
+                '/vyr.api.v0.Control/ExportState',
+                request_serializer=vyr_dot_api_dot_v0_dot_control__pb2.ExportStateRequest.SerializeToString,
+                response_deserializer=vyr_dot_api_dot_v0_dot_control__pb2.StateChunk.FromString,
+                _registered_method=True)
         self.TrustAdd = channel.unary_unary(
                 '/vyr.api.v0.Control/TrustAdd',
                 request_serializer=vyr_dot_api_dot_v0_dot_control__pb2.TrustAddRequest.SerializeToString,
@@ -215,6 +220,14 @@ class ControlServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportState(self, request, context):
+        """A state's committed content as a tar archive, streamed in chunks; the last message
+        carries the state as exported (its tree digest).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def TrustAdd(self, request, context):
         """The node's trust store: add, list, remove public keys.
         """
@@ -301,6 +314,11 @@ def add_ControlServicer_to_server(servicer, server):
                     servicer.ListStates,
                     request_deserializer=vyr_dot_api_dot_v0_dot_control__pb2.ListStatesRequest.FromString,
                     response_serializer=vyr_dot_api_dot_v0_dot_control__pb2.ListStatesResponse.SerializeToString,
+            ),
+            'ExportState': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportState,
+                    request_deserializer=vyr_dot_api_dot_v0_dot_control__pb2.ExportStateRequest.FromString,
+                    response_serializer=vyr_dot_api_dot_v0_dot_control__pb2.StateChunk.SerializeToString,
             ),
             'TrustAdd': grpc.unary_unary_rpc_method_handler(
                     servicer.TrustAdd,
@@ -669,6 +687,33 @@ class Control:
             '/vyr.api.v0.Control/ListStates',
             vyr_dot_api_dot_v0_dot_control__pb2.ListStatesRequest.SerializeToString,
             vyr_dot_api_dot_v0_dot_control__pb2.ListStatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportState(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/vyr.api.v0.Control/ExportState',
+            vyr_dot_api_dot_v0_dot_control__pb2.ExportStateRequest.SerializeToString,
+            vyr_dot_api_dot_v0_dot_control__pb2.StateChunk.FromString,
             options,
             channel_credentials,
             insecure,
