@@ -114,7 +114,9 @@ def echo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def submit(daemon: tuple[Any, str]) -> Any:
     """The `SubmitTask` request `Client.run(digest, b"hi")` sends."""
     client, digest = daemon
-    request = client._submit_request(digest, b"hi", (), None, None, None, None)
+    from vyr.types import TaskSpec
+
+    request = client._submit_request(TaskSpec.of(digest, b"hi"), None)
     request.wait = True
     return request
 

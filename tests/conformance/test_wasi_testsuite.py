@@ -45,6 +45,17 @@ def signer(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def suite_shell(tmp_path_factory: pytest.TempPathFactory, signer: Path):  # type: ignore[no-untyped-def]
+    """A fresh HOME whose embedded node trusts the suite's signing key."""
+    from cli_harness import make_shell
+
+    shell = make_shell(tmp_path_factory.mktemp("suite-cli"))
+    trusted = shell.vyr("trust", "add", f"{signer}.pub")
+    assert trusted.returncode == 0, trusted.stderr
+    return shell
+
+
+@pytest.fixture(scope="module")
 def runtime(tmp_path_factory: pytest.TempPathFactory, signer: Path) -> Iterator[object]:
     from vyr.runtime import Runtime
 
@@ -116,13 +127,11 @@ def test_program_through_sdk(module: Path, runtime, signer: Path, tmp_path: Path
 
 
 @pytest.mark.parametrize("module", MODULES, ids=_case_id)
-def test_program_through_cli_dir(module: Path, signer: Path, tmp_path: Path) -> None:
-    from cli_harness import make_shell, vyr_command
+def test_program_through_cli_dir(module: Path, suite_shell, signer: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from cli_harness import vyr_command
 
     case = _case(module)
-    shell = make_shell(tmp_path)
-    trusted = shell.vyr("trust", "add", f"{signer}.pub")
-    assert trusted.returncode == 0, trusted.stderr
+    shell = suite_shell
     command = [vyr_command(), "run", str(_signed_copy(module, signer, tmp_path))]
     for fixture, guest in _fresh_fixtures(case, tmp_path):
         command += ["--dir", f"{fixture}::{guest}"]
