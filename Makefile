@@ -116,3 +116,8 @@ hostile-long: build workloads/build/.stamp $(VENV)/.hostile-deps ## hostile suit
 	for run in $$(seq $(HOSTILE_KILL9_RUNS)); do \
 		VYR_KILL9_ROUNDS=55 nice -n 10 $(PY) -m pytest tests/integration/test_kill9.py -q -s -p no:cacheprovider || exit 1; done
 	VYR_HOSTILE_STOP_ROUNDS=$(HOSTILE_STOP_ROUNDS) nice -n 10 $(PY) -m pytest tests/hostile/test_stop_latency.py -q -s -rxX -p no:cacheprovider
+
+.PHONY: whitepaper
+whitepaper: ## render docs/whitepaper.md to build/whitepaper.pdf (installs pandoc + a PDF engine when missing)
+	$(PY) scripts/whitepaper_figures.py --check || true
+	@echo "whitepaper: rendering is being built (issue 15)"
