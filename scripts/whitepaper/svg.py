@@ -35,7 +35,7 @@ def bar_chart(title: str, axis: str, bars: list[Bar], *, log: bool = True) -> st
     """
     labels = list(dict.fromkeys(bar.label for bar in bars))
     series = list(dict.fromkeys(bar.series for bar in bars))
-    bar_height, gap, left, right, top = 16, 12, 150, 130, 48
+    bar_height, gap, left, right, top = 16, 12, 130, 40, 48
     per_group = bar_height * len([s for s in series]) + gap
     height = top + per_group * len(labels) + 60
     width = 720
@@ -92,10 +92,19 @@ def bar_chart(title: str, axis: str, bars: list[Bar], *, log: bool = True) -> st
                 f"<rect x='{left}' y='{y}' width='{_number(max(end - left, 1.0))}' "
                 f"height='{bar_height - 3}' fill='{colour}'/>"
             )
-            parts.append(
-                f"<text x='{_number(end + 4)}' y='{y + bar_height - 5}' font-size='11'>"
-                f"{escape(name)}: {escape(bar.text)}</text>"
-            )
+            label_text = f"{escape(name)}: {escape(bar.text)}"
+            # About 6 px per character at 11 px: a label that would run off the right edge is
+            # drawn inside its bar instead, right-aligned in white.
+            if end + 4 + 6 * len(f"{name}: {bar.text}") > width - 4:
+                parts.append(
+                    f"<text x='{_number(end - 4)}' y='{y + bar_height - 5}' font-size='11' "
+                    f"text-anchor='end' fill='white'>{label_text}</text>"
+                )
+            else:
+                parts.append(
+                    f"<text x='{_number(end + 4)}' y='{y + bar_height - 5}' font-size='11'>"
+                    f"{label_text}</text>"
+                )
             row += 1
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
