@@ -91,7 +91,12 @@ def daemon(data: Data) -> str:
 def nodes(data: Data) -> str:
     """Nodes needed for each target rate (the cost model of section 13)."""
     bars = [
-        Bar(f"{target:,} tasks/s", LABELS[system], count, f"{count:,.0f} nodes")
+        Bar(
+            f"{target:,} tasks/s",
+            LABELS[system],
+            count,
+            f"{count:,.0f} node{'' if count == 1 else 's'}",
+        )
         for target in TARGET_RATES
         for system in ("vyr-embedded", "vyr-daemon", "containerd-runc")
         for count in [float(math.ceil(target / node_capacity(data, system, "hello")))]

@@ -40,7 +40,9 @@ def bar_chart(title: str, axis: str, bars: list[Bar], *, log: bool = True) -> st
     height = top + per_group * len(labels) + 60
     width = 720
     values = [bar.value for bar in bars if bar.value > 0]
-    low = 10 ** math.floor(math.log10(min(values))) if log else 0.0
+    # Half the smallest value still gets a visible bar (a value of exactly 1 on a log axis from
+    # 1 would have none).
+    low = 10 ** math.floor(math.log10(min(values) / 2)) if log else 0.0
     high = 10 ** math.ceil(math.log10(max(values))) if log else max(values) * 1.1
 
     def x_of(value: float) -> float:
