@@ -34,6 +34,8 @@ BLOCKS: dict[str, Callable[[Data], str]] = {
     "micro": tables.micro,
     "daemon": tables.daemon,
     "telemetry": tables.telemetry,
+    "receipts": tables.receipts,
+    "states": tables.states,
     "not-winning": findings.not_winning,
     "cost-model": findings.cost_model,
     "cost-model-memory": findings.cost_model_memory,

@@ -7,6 +7,7 @@ Every number printed here comes from docs/data/ through `Data`; the only constan
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from scripts.whitepaper.data import Data
 from scripts.whitepaper.units import percent, rate, ratio, seconds, sig, size
@@ -319,3 +320,52 @@ def telemetry(data: Data) -> str:
 def overhead(before: float, after: float) -> str:
     """`after` relative to `before` as a percentage change."""
     return percent(after / before - 1)
+
+
+def _optional_cases(data: Data, prefix: str) -> list[dict[str, Any]]:
+    return [
+        case
+        for case in data.micro["benchmarks"]
+        if str(case.get("extra_info", {}).get("key", "")).startswith(prefix)
+    ]
+
+
+def _median_table(cases: list[dict[str, Any]], reference: str) -> str:
+    """Medians of the cases, and each one's share of the `reference` case (same run)."""
+    by_key = {case["extra_info"]["key"]: case for case in cases}
+    base = by_key.get(reference)
+    rows = []
+    for case in cases:
+        info = case["extra_info"]
+        label = str(info.get("label", info["key"]))
+        median = float(case["stats"]["median"])
+        if "per_receipt_us" in info:
+            # A batch case times the whole batch; what a task pays is its share of it.
+            median, label = float(info["per_receipt_us"]) / 1e6, f"{label} (per receipt)"
+        share = percent(median / base["stats"]["median"]) if base and case is not base else ""
+        rows.append([label, seconds(median), share])
+    return table(["case", "median", "share of the reference task"], rows, "lrr")
+
+
+def receipts(data: Data) -> str:
+    """Receipt cost (benchmarks/test_bench_receipts.py), when the run has it."""
+    cases = _optional_cases(data, "receipt_")
+    if not cases:
+        return (
+            "*Not in this run's data:* `docs/data/bench-raw.json` predates the receipt cases "
+            "(`benchmarks/test_bench_receipts.py`). Their figures, measured by hand, are in "
+            'docs/receipts.md ("Cost"); the next `make bench` records them here.'
+        )
+    return _median_table(cases, "receipt_warm_task")
+
+
+def states(data: Data) -> str:
+    """State filling, export and binding cost (benchmarks/test_bench_state_content.py)."""
+    cases = _optional_cases(data, "state_")
+    if not cases:
+        return (
+            "*Not in this run's data:* `docs/data/bench-raw.json` predates the state-content "
+            "cases (`benchmarks/test_bench_state_content.py`); the next `make bench` records "
+            "them here."
+        )
+    return _median_table(cases, "state_none")
