@@ -282,7 +282,7 @@ def daemon(data: Data) -> str:
             ]
         )
     return table(
-        ["server", "round trip p50", "p99", "1 in flight", "16 in flight", "64 in flight"],
+        ["server", "round trip p50", "p99", "calls/s, 1 in flight", "16 in flight", "64 in flight"],
         rows,
         "lrrrrr",
     )
