@@ -116,3 +116,21 @@ hostile-long: build workloads/build/.stamp $(VENV)/.hostile-deps ## hostile suit
 	for run in $$(seq $(HOSTILE_KILL9_RUNS)); do \
 		VYR_KILL9_ROUNDS=55 nice -n 10 $(PY) -m pytest tests/integration/test_kill9.py -q -s -p no:cacheprovider || exit 1; done
 	VYR_HOSTILE_STOP_ROUNDS=$(HOSTILE_STOP_ROUNDS) nice -n 10 $(PY) -m pytest tests/hostile/test_stop_latency.py -q -s -rxX -p no:cacheprovider
+
+# The whitepaper's figures are generated (python -m scripts.whitepaper, stdlib only, no venv);
+# the PDF needs pandoc and WeasyPrint (Debian packages, installed when missing; root).
+WHITEPAPER_TOOLS := pandoc weasyprint
+WHITEPAPER_PANDOC := --standalone --toc --toc-depth=2 --shift-heading-level-by=-1 \
+	--metadata subtitle="A single-node runtime for signed WebAssembly tasks: what was built and measured" \
+	--resource-path=docs --self-contained --css=docs/whitepaper.css
+
+.PHONY: whitepaper
+whitepaper: ## render docs/whitepaper.md to build/whitepaper.pdf (installs pandoc + WeasyPrint when missing)
+	@missing=""; for tool in $(WHITEPAPER_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+	python3 -m scripts.whitepaper --check
+	mkdir -p build
+	pandoc docs/whitepaper.md $(WHITEPAPER_PANDOC) --metadata date="$$(git log -1 --format=%cs -- docs/whitepaper.md 2>/dev/null)" -o build/whitepaper.html
+	weasyprint build/whitepaper.html build/whitepaper.pdf
+	@echo "wrote build/whitepaper.pdf"
