@@ -31,7 +31,14 @@ workloads/build/.stamp: $(VENV)/.deps $(shell find workloads -name '*.c' -o -nam
 	$(PY) workloads/build.py
 	touch $@
 
-demo: build workloads/build/.stamp ## run the reference workloads embedded (no daemon)
+# The set-up (venv, pip, maturin, the guests' build: hundreds of lines on a first run) goes to
+# build/setup.log, so the demo's own output is what shows; on failure its tail is printed.
+SETUP_LOG := build/setup.log
+demo: ## what VYR claims, shown embedded (no daemon): workloads, start latency, a tampered artifact refused
+	@mkdir -p $(dir $(SETUP_LOG))
+	@echo "setting up .venv, the extension and the guests (first time: a few minutes); log: $(SETUP_LOG)"
+	@$(MAKE) --no-print-directory build workloads/build/.stamp >$(SETUP_LOG) 2>&1 || \
+		{ tail -n 40 $(SETUP_LOG); echo "set-up failed; the whole log: $(SETUP_LOG)"; exit 1; }
 	$(PY) -m workloads.demo
 
 .PHONY: environments
