@@ -64,7 +64,7 @@ def test_the_section_is_what_this_test_expects() -> None:
 
 @pytest.mark.parametrize("vyr_home", [False, True], ids=["default-home", "VYR_HOME"])
 def test_every_use_it_command_succeeds_verbatim(
-    shell: Shell, daemons: list[Daemon], vyr_home: bool
+    shell: Shell, daemons: list[Daemon], vyr_home: bool, capsys: pytest.CaptureFixture[str]
 ) -> None:
     if vyr_home:
         shell.env["VYR_HOME"] = str(shell.home / "node")
@@ -81,7 +81,8 @@ def test_every_use_it_command_succeeds_verbatim(
         lines = command_lines(block)
         skipped = [(line, reason) for line in lines if (reason := needs_network(line))]
         for line, reason in skipped:
-            print(f"skipped: {line!r}: {reason}")
+            with capsys.disabled():  # on the terminal, not only in a failure's report
+                print(f"\nREADME line skipped: {line!r}: {reason}")
         lines = [line for line in lines if not needs_network(line)]
         daemon = None
         if lines and _is_daemon(lines[0]):
