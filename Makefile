@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/vyr-target
 RUST_SOURCES := $(shell find rust -name '*.rs' -o -name Cargo.toml) Cargo.toml pyproject.toml
 
-.PHONY: help demo test test-rust test-python lint build wheel wheel-smoke bench bench-deps bench-quick clean
+.PHONY: help demo test test-rust test-python lint typecheck build wheel wheel-smoke bench bench-deps bench-quick clean
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
@@ -31,7 +31,14 @@ workloads/build/.stamp: $(VENV)/.deps $(shell find workloads -name '*.c' -o -nam
 	$(PY) workloads/build.py
 	touch $@
 
-demo: build workloads/build/.stamp ## run the reference workloads embedded (no daemon)
+# The set-up (venv, pip, maturin, the guests' build: hundreds of lines on a first run) goes to
+# build/setup.log, so the demo's own output is what shows; on failure its tail is printed.
+SETUP_LOG := build/setup.log
+demo: ## what VYR claims, shown embedded (no daemon): workloads, start latency, a tampered artifact refused
+	@mkdir -p $(dir $(SETUP_LOG))
+	@echo "setting up .venv, the extension and the guests (first time: a few minutes); log: $(SETUP_LOG)"
+	@$(MAKE) --no-print-directory build workloads/build/.stamp >$(SETUP_LOG) 2>&1 || \
+		{ tail -n 40 $(SETUP_LOG); echo "set-up failed; the whole log: $(SETUP_LOG)"; exit 1; }
 	$(PY) -m workloads.demo
 
 .PHONY: environments
@@ -43,9 +50,15 @@ test: build workloads/build/.stamp test-rust test-python ## run every test (Rust
 test-rust:
 	cargo test --release -p vyr-core
 
-lint: $(VENV)/.deps ## ruff (pinned) on the Python, clippy with warnings as errors on the crates
+lint: $(VENV)/.deps typecheck ## ruff (pinned) on the Python, clippy with warnings as errors on the crates
 	$(VENV)/bin/ruff check .
 	cargo clippy --release -p vyr-core -p vyr-py -- -D warnings
+
+# mypy --strict over python/vyr ([tool.mypy] in pyproject.toml: the generated gRPC code is left
+# out), then stubtest: _core.pyi against the built extension, so the stubs cannot drift from it.
+typecheck: build ## mypy --strict on python/vyr, stubtest of vyr._core against python/vyr/_core.pyi
+	$(PY) -m mypy
+	$(PY) -m mypy.stubtest vyr._core
 
 test-python: build
 	$(PY) -m pytest tests

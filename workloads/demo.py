@@ -1,7 +1,12 @@
-"""`make demo` (`python -m workloads.demo`): the reference workloads on an embedded VYR node, with a short summary.
+"""`make demo` (`python -m workloads.demo`): what VYR claims, shown on an embedded node.
 
-Everything happens in a temporary node home: a key is generated and trusted, each guest is
-signed and put, then the workloads run exactly as a user would run them through `vyr.Runtime`.
+1. the reference workloads run as a user would run them through `vyr.Runtime`;
+2. a warm task's start latency, measured next to starting a process and a container;
+3. a tampered artifact is refused before anything compiles;
+4. the CLI and daemon commands to try next (the README's, tested verbatim there).
+
+Everything happens in a temporary node home, removed at the end (so no path into it is
+printed): a key is generated and trusted, each guest is signed and put.
 """
 
 from __future__ import annotations
@@ -16,29 +21,70 @@ from pathlib import Path
 import vyr
 from vyr.keys import generate_key, sign_module
 
-from workloads import gen_events, reference_transform
+from workloads import demo_startup, gen_events, reference_transform
 from workloads.collector import decode
 
 HERE = Path(__file__).resolve().parent
 
-GUESTS = ("event-transform", "collector", "anomaly", "state-file")
+GUESTS = ("hello", "event-transform", "collector", "anomaly", "state-file")
 EVENTS = 50_000
+
+# Section headings, in order (tests/workloads/test_demo.py finds the sections by them).
+SECTIONS = (
+    "1. the reference workloads",
+    "2. start latency, measured now",
+    "3. a tampered artifact is refused",
+    "4. try next",
+)
+
+# The README's "Use it" lines (tests/packaging/test_readme_commands.py runs those verbatim;
+# tests/workloads/test_demo.py checks that each line here is one of them).
+NEXT_COMMANDS = (
+    "source .venv/bin/activate",
+    "vyr keygen ~/.vyr/dev.key && vyr trust add ~/.vyr/dev.key.pub",
+    "vyr sign workloads/build/hello.wasm --key ~/.vyr/dev.key",
+    "echo hello | vyr run workloads/build/hello.wasm --input -",
+)
+DAEMON_COMMANDS = (
+    "vyr daemon",
+    "id=$(echo hello | vyr task submit workloads/build/hello.wasm)",
+    'vyr task wait "$id" && vyr traces --task "$id"',
+)
 
 
 def main() -> int:
-    """Runs the three workloads and prints one line per run."""
+    """Runs the four sections; exits non-zero if a claim does not hold."""
     with tempfile.TemporaryDirectory(prefix="vyr-demo-") as scratch:
         work = Path(scratch)
         key, public = generate_key(work / "demo.key")
         with vyr.Runtime(work / "home") as node:
             node.trust_add(public.read_text())
             digests = {name: put(node, key, work, name) for name in GUESTS}
-            print(f"node home {work / 'home'}; signer {node.trust_list()[0][0][:23]}…\n")
+            heading(0)
+            print(
+                f"node home: a temporary directory (removed at the end); "
+                f"signer {node.trust_list()[0][0][:23]}…\n"
+            )
             rows = [
                 *event_transform(node, digests),
                 *collector(node, digests),
                 anomaly(node, digests),
             ]
+            summary(rows)
+            heading(1)
+            demo_startup.report(startup(node, digests["hello"]))
+            heading(2)
+            tampered(node, key, work)
+    heading(3)
+    try_next()
+    return 0
+
+
+def heading(number: int) -> None:
+    print(f"\n== {SECTIONS[number]} ==")
+
+
+def summary(rows: list[tuple[str, vyr.TaskResult, str]]) -> None:
     width = max(len(row[0]) for row in rows)
     print(f"\n{'run'.ljust(width)}  status     wall ms  peak mem  artifact")
     for label, result, digest in rows:
@@ -48,7 +94,50 @@ def main() -> int:
             f"{label.ljust(width)}  {result.status:<9} {wall_ms:8.2f}  {memory:>8}  {digest[:19]}…"
         )
     print("\nEvery run above used a signed, digest-verified artifact; see docs/workloads.md.")
-    return 0
+
+
+def startup(node: vyr.Runtime, hello: str) -> list[demo_startup.Measured]:
+    native = HERE / "build" / "hello.native"
+    return [
+        *demo_startup.warm_task(node, hello),
+        *demo_startup.processes(native),
+        demo_startup.container(native),
+    ]
+
+
+def tampered(node: vyr.Runtime, key: Path, work: Path) -> None:
+    """Signs a copy of hello, flips one bit of its module, and puts it: the node must refuse."""
+    module = work / "tampered" / "hello.wasm"
+    module.parent.mkdir()
+    shutil.copy(HERE / "build" / "hello.wasm", module)
+    sign_module(module, key)
+    data = bytearray(module.read_bytes())
+    offset = len(data) // 2
+    data[offset] ^= 0x01
+    module.write_bytes(bytes(data))
+    print(f"signed hello.wasm, then flipped bit 0 of byte {offset} of {len(data)}; putting it:")
+    before = {artifact.digest for artifact in node.list_artifacts()}
+    try:
+        node.put_module_file(module)
+    except vyr.VyrError as error:
+        print(f"refused: {type(error).__name__}: {error}")
+        if {artifact.digest for artifact in node.list_artifacts()} != before:
+            raise SystemExit("the refused artifact changed what the node stores") from error
+        print(
+            f"nothing was stored or compiled: the node still holds the same {len(before)} artifacts"
+        )
+        return
+    raise SystemExit("a tampered artifact was accepted")
+
+
+def try_next() -> None:
+    print("The demo's node is gone; these use your own (~/.local/share/vyr, or $VYR_HOME):\n")
+    for line in NEXT_COMMANDS:
+        print(f"  {line}")
+    print("\nWith a daemon (the first line in a second terminal, until Ctrl-C):\n")
+    for line in DAEMON_COMMANDS:
+        print(f"  {line}")
+    print('\nMore: README.md ("Use it"), docs/cli.md, docs/api.md; `make help` lists the targets.')
 
 
 def put(node: vyr.Runtime, key: Path, work: Path, name: str) -> str:
@@ -58,7 +147,9 @@ def put(node: vyr.Runtime, key: Path, work: Path, name: str) -> str:
     return node.put_module_file(module).digest
 
 
-def event_transform(node: vyr.Runtime, digests: dict[str, str]) -> list[tuple[str, object, str]]:
+def event_transform(
+    node: vyr.Runtime, digests: dict[str, str]
+) -> list[tuple[str, vyr.TaskResult, str]]:
     devices = gen_events.make_devices(seed=7, count=200)
     table = gen_events.devices_tsv(devices).encode()
     events = "".join(gen_events.generate_events(seed=7, count=EVENTS, devices=devices)).encode()
@@ -92,7 +183,7 @@ def reference_bytes(table: bytes, events: bytes) -> tuple[bytes, bytes]:
     return reference_transform.transform(events, table)
 
 
-def collector(node: vyr.Runtime, digests: dict[str, str]) -> list[tuple[str, object, str]]:
+def collector(node: vyr.Runtime, digests: dict[str, str]) -> list[tuple[str, vyr.TaskResult, str]]:
     batches, truth = gen_events.generate_readings(seed=11, batches=6, batch_size=2000)
     node.create_state("site")
     rows = []
@@ -122,7 +213,7 @@ def collector(node: vyr.Runtime, digests: dict[str, str]) -> list[tuple[str, obj
     return rows
 
 
-def anomaly(node: vyr.Runtime, digests: dict[str, str]) -> tuple[str, object, str]:
+def anomaly(node: vyr.Runtime, digests: dict[str, str]) -> tuple[str, vyr.TaskResult, str]:
     started = time.perf_counter()
     result = node.run(digests["anomaly"], args=["--count", "2000000", "--window", "512"])
     check(result, "anomaly")

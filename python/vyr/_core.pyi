@@ -1,9 +1,26 @@
 """Typed stubs for the Rust extension `vyr._core` (rust/vyr-py)."""
 
 from os import PathLike
-from typing import Any
+from typing import Any, Self, final
 
 from vyr.types import BoundState, Granted, Phases, StateBinding, TaskSpec, Usage
+
+# The extension's own __all__ (PyO3 writes it), as `python -m mypy.stubtest vyr._core` checks.
+__all__ = [
+    "Runtime",
+    "TaskHandle",
+    "TaskOutcome",
+    "sha256_digest",
+    "parse_digest",
+    "generate_keypair",
+    "public_key_of",
+    "key_id",
+    "make_manifest",
+    "manifest_json",
+    "sign",
+    "verify",
+    "__version__",
+]
 
 __version__: str
 
@@ -26,6 +43,8 @@ def manifest_json(manifest: bytes) -> str: ...
 def sign(private_text: str, message: bytes) -> bytes: ...
 def verify(public_text: str, message: bytes, signature: bytes) -> None: ...
 
+# Each class is a #[pyclass] without `subclass`: Python cannot subclass it (stubtest checks).
+@final
 class TaskOutcome:
     """A task's record as the core holds it; frozen, shared with the core without copying."""
 
@@ -66,6 +85,7 @@ class TaskOutcome:
     @property
     def deterministic(self) -> bool: ...
 
+@final
 class TaskHandle:
     @property
     def id(self) -> str: ...
@@ -77,9 +97,11 @@ class TaskHandle:
     def snapshot(self) -> TaskOutcome: ...
     def wait(self, timeout_s: float | None = None) -> TaskOutcome: ...
 
+@final
 class Runtime:
-    def __init__(
-        self,
+    # PyO3's #[new]: the arguments are __new__'s (its __init__ is object's).
+    def __new__(
+        cls,
         home: str | PathLike[str],
         *,
         workers: int | None = None,
@@ -91,7 +113,7 @@ class Runtime:
         max_state_bytes: int | None = None,
         max_stdout_bytes: int | None = None,
         max_queued_tasks: int | None = None,
-    ) -> None: ...
+    ) -> Self: ...
     @property
     def home(self) -> str: ...
     def put_artifact(

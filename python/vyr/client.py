@@ -220,7 +220,10 @@ class Client:
         metadata = propagation.outgoing_metadata()
         # With `wait` the call lasts as long as the task: the task's own deadline bounds it.
         timeout = _UNBOUNDED if request.wait else self.call_timeout
-        return self._call(self._stub.SubmitTask, request, timeout=timeout, metadata=metadata)
+        response: pb.SubmitTaskResponse = self._call(
+            self._stub.SubmitTask, request, timeout=timeout, metadata=metadata
+        )
+        return response
 
     def _input_ref(self, input_ref: bytes | str) -> pb.InputRef:
         if isinstance(input_ref, str):
@@ -420,7 +423,7 @@ class Client:
             for message in call:
                 yield convert_item(message)
         except grpc.RpcError as error:
-            if error.code() != grpc.StatusCode.CANCELLED:  # type: ignore[attr-defined]
+            if error.code() != grpc.StatusCode.CANCELLED:
                 raise transport.translate(error, self.endpoint) from None
         finally:
             call.cancel()

@@ -1,4 +1,5 @@
-"""The README's "Use it" section run verbatim in a fresh HOME, and what else a new user meets
+"""The README's first "Use it" block in a fresh HOME, checked line by line (every block runs
+verbatim in test_readme_commands.py), and what else a new user meets
 in the first minute: keygen into a missing directory, piped input, --version, completion, and
 commands that cannot work without a daemon saying so."""
 
@@ -49,24 +50,6 @@ def test_readme_use_it_runs_verbatim(shell: Shell) -> None:
     assert public.read_text().startswith("-----BEGIN PUBLIC KEY-----\n")
     assert (shell.cwd / "workloads" / "build" / "hello.wasm.sig").is_file()
     assert "Traceback" not in done.stderr
-
-
-@pytest.mark.parametrize("vyr_home", [False, True], ids=["home", "env"])
-def test_readme_daemon_lines(shell: Shell, daemons: list, vyr_home: bool) -> None:  # type: ignore[type-arg]
-    if vyr_home:
-        shell.env["VYR_HOME"] = str(shell.home / "node")
-    assert shell.sh(readme_shell_blocks()[0]).returncode == 0
-    daemon_line, *rest = readme_shell_blocks()[1].strip().splitlines()
-    # The first line runs "in a second terminal": here, a subprocess started as written.
-    assert daemon_line.split("#")[0].strip() == "vyr daemon"
-    daemon = shell.start_daemon()
-    daemons.append(daemon)
-    assert daemon.endpoint == f"unix:{shell.node_home / 'vyr.sock'}"
-    done = shell.sh("\n".join(rest))
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("HELLO\n")
-    assert "vyr.execute" in done.stdout  # its trace came from the daemon's history
-    assert daemon.terminate() == 0
 
 
 def test_keygen_makes_missing_directories_and_prints_the_key_id(shell: Shell) -> None:

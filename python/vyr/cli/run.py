@@ -163,7 +163,7 @@ def relay(result: Any, as_json: bool) -> None:
 @dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result (with output) as JSON.")
 @click.pass_context
-def run(ctx: click.Context, as_json: bool, **options: Any) -> None:
+def run(ctx: click.Context, /, as_json: bool, **options: Any) -> None:
     """Run REF (a sha256: digest, or a module path signed with `vyr sign`) and wait.
 
     The task's stdout and stderr are relayed; the exit status is the guest's exit code.

@@ -21,7 +21,7 @@ import hmac
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc
 import grpc.aio
@@ -29,6 +29,10 @@ import grpc.aio
 from vyr.api import status
 from vyr.errors import AuthenticationFailed, CapacityExceeded, InternalError, VyrError
 from vyr.server.requests import Malformed, checked_stream, guarded_decoder
+
+# Strings: both classes are generic (request, response) only in their stubs, not at run time.
+Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
+Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 
 log = logging.getLogger("vyr.server")
 
@@ -72,17 +76,17 @@ class ControlInterceptor(grpc.aio.ServerInterceptor):
         self._token = token
         self.limiter = CallLimiter(max_concurrent_rpcs)
         # Wrapped handlers depend only on the method: build each once, not once per call.
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+        self._wrapped: dict[str, tuple[Handler, Handler]] = {}
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> Handler | None:
         handler = await continuation(handler_call_details)
         if handler is None:
             return handler
-        method: str = handler_call_details.method  # type: ignore[attr-defined]
+        method: str = handler_call_details.method
         cached = self._wrapped.get(method)
         if cached is not None and cached[0] is handler:
             return cached[1]
@@ -99,12 +103,12 @@ class ControlInterceptor(grpc.aio.ServerInterceptor):
 
 
 def _wrap(
-    handler: grpc.RpcMethodHandler,
+    handler: Handler,
     method: str,
     token: str | None,
     limiter: CallLimiter | None,
-) -> grpc.RpcMethodHandler:
-    def admit(request: Any, context: grpc.aio.ServicerContext) -> None:
+) -> Handler:
+    def admit(request: Any, context: Context) -> None:
         """Auth, then the request's shape (before a slot is taken: a refusal is quick)."""
         if token is not None and not (context.peer() or "").startswith("unix:"):
             _authenticate(token, context)
@@ -113,7 +117,7 @@ def _wrap(
         if type(request) is Malformed:
             raise request.error(method)
 
-    async def unary_response(behavior: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def unary_response(behavior: Any, request: Any, context: Context) -> Any:
         try:
             admit(request, context)
             if limiter is not None:
@@ -128,9 +132,7 @@ def _wrap(
             if limiter is not None:
                 limiter.leave()
 
-    async def stream_response(
-        behavior: Any, request: Any, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[Any]:
+    async def stream_response(behavior: Any, request: Any, context: Context) -> AsyncIterator[Any]:
         try:
             admit(request, context)
             if limiter is not None:
@@ -166,14 +168,14 @@ def _wrap(
 
     if handler.response_streaming:
         # An async generator function itself: grpc.aio tells streaming handlers apart that way.
-        async def streaming(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        async def streaming(request: Any, context: Context) -> AsyncIterator[Any]:
             async for item in stream_response(behavior, request, context):
                 yield item
 
         wrapped: Any = streaming
     else:
 
-        async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def unary(request: Any, context: Context) -> Any:
             return await unary_response(behavior, request, context)
 
         wrapped = unary
@@ -184,7 +186,7 @@ def _wrap(
     )
 
 
-def _authenticate(token: str, context: grpc.aio.ServicerContext) -> None:
+def _authenticate(token: str, context: Context) -> None:
     """Raises `AuthenticationFailed` unless the call presents `Bearer <token>`."""
     presented = dict(context.invocation_metadata() or ()).get("authorization")
     if presented is None:
@@ -197,7 +199,7 @@ def _authenticate(token: str, context: grpc.aio.ServicerContext) -> None:
     raise error
 
 
-async def _abort(context: grpc.aio.ServicerContext, method: str, error: Exception) -> None:
+async def _abort(context: Context, method: str, error: Exception) -> None:
     if isinstance(error, grpc.aio.AbortError):
         raise error
     metadata: dict[str, str] = {}

@@ -386,7 +386,7 @@ class Node:
 def request_digest(spec: TaskSpec) -> str:
     """A digest of what a submit asked for, so an idempotency key reused for another request
     is told apart: artifact, input, args, env, bindings, resources and determinism."""
-    canonical = {
+    canonical: dict[str, Any] = {
         "artifact": spec.artifact_digest,
         "input": spec.input_digest or digest_of(spec.input),
         "args": list(spec.args) if spec.args is not None else None,

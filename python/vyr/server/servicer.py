@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc.aio
 
@@ -24,7 +24,8 @@ from vyr.server.node import Node
 from vyr.telemetry import propagation
 from vyr.types import StateBinding, TaskResult, TaskSpec
 
-Context = grpc.aio.ServicerContext
+# A string: grpc.aio.ServicerContext is generic only in its stubs, not at run time.
+Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 INLINE_SUBMIT_BYTES = 64 << 10  # copying this much on the event loop takes well under 100 µs
 EXPORT_CHUNK_BYTES = 1 << 20  # as uploads: well under gRPC's 4 MiB message cap
 
