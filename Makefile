@@ -50,8 +50,10 @@ test: build workloads/build/.stamp test-rust test-python ## run every test (Rust
 test-rust:
 	cargo test --release -p vyr-core
 
-lint: $(VENV)/.deps typecheck ## ruff (pinned) on the Python, clippy with warnings as errors on the crates
+lint: $(VENV)/.deps typecheck ## ruff check + format (pinned), cargo fmt, clippy with warnings as errors, mypy, stubtest
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	cargo fmt --all --check
 	cargo clippy --release -p vyr-core -p vyr-py -- -D warnings
 
 # mypy --strict over python/vyr ([tool.mypy] in pyproject.toml: the generated gRPC code is left
