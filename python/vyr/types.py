@@ -250,13 +250,28 @@ class Granted(_Record):
 class BoundState(tuple[str, str, str]):
     """A state as bound to one task: which (`state_id`, `name`), how (`mode`) and where the
     guest saw it (`path`). It is the `(state_id, name, mode)` triple the 0.1 SDK returned, so
-    it compares equal to one; `path` rides along as an attribute."""
+    it compares equal to one; `path` rides along as an attribute, and so do the tree digests
+    (`vyrTreeV1`) of the state version the task saw (`before`, None if it never started) and,
+    for a rw binding, the version it left (`after`: the committed result, or `before` if it
+    did not commit; None for ro)."""
 
     path: str
+    before: str | None
+    after: str | None
 
-    def __new__(cls, state_id: str, name: str, mode: str, path: str | None = None) -> BoundState:
+    def __new__(
+        cls,
+        state_id: str,
+        name: str,
+        mode: str,
+        path: str | None = None,
+        before: str | None = None,
+        after: str | None = None,
+    ) -> BoundState:
         bound = super().__new__(cls, (state_id, name, mode))
         bound.path = path or f"/state/{name}"
+        bound.before = before
+        bound.after = after
         return bound
 
     @property
@@ -275,11 +290,21 @@ class BoundState(tuple[str, str, str]):
         """All four fields, the path included."""
         return (self[0], self[1], self[2], self.path)
 
-    def _asdict(self) -> dict[str, str]:
-        return {"state_id": self[0], "name": self[1], "mode": self[2], "path": self.path}
+    def _asdict(self) -> dict[str, str | None]:
+        return {
+            "state_id": self[0],
+            "name": self[1],
+            "mode": self[2],
+            "path": self.path,
+            "before": self.before,
+            "after": self.after,
+        }
 
     def __repr__(self) -> str:
-        return f"BoundState({self[0]!r}, {self[1]!r}, {self[2]!r}, path={self.path!r})"
+        return (
+            f"BoundState({self[0]!r}, {self[1]!r}, {self[2]!r}, path={self.path!r}, "
+            f"before={self.before!r}, after={self.after!r})"
+        )
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (BoundState, self.values_tuple())
@@ -396,3 +421,7 @@ class State:
     cls: str = "ephemeral"
     bound_tasks: int = 0
     bytes: int = 0
+    #: The committed version's tree digest (`vyrTreeV1`, 64 hex digits; docs/receipts.md).
+    digest: str = ""
+    #: Entries (files, directories, symlinks) of the committed version.
+    files: int = 0

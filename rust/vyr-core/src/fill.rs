@@ -254,11 +254,13 @@ fn unpack_entries(reader: impl Read, root: &Path, budget: &mut Budget) -> Result
                 files.insert(relative);
             }
             tar::EntryType::XGlobalHeader => {}
-            other => return Err(invalid(format!(
+            other => {
+                return Err(invalid(format!(
                 "{}: a {} entry; a state holds only files, directories and links (no device nodes, FIFOs or sockets)",
                 relative.display(),
                 kind_name(other)
-            ))),
+            )))
+            }
         }
     }
     set_dir_modes(dirs)
