@@ -60,6 +60,14 @@ class InvalidState(InvalidArgument):
     """A state request is malformed (bad name, class or mode)."""
 
 
+class InvalidArchive(InvalidArgument):
+    """Content to fill a state from (a tar archive or a directory) is refused: an entry
+    leaving the state (`..`, an absolute name, an escaping symlink or hard link), a device
+    node, FIFO or socket, a path given twice, or not a tar archive at all."""
+
+    hint = "fix the archive or directory; nothing was created"
+
+
 class ReceiptInvalid(InvalidArgument):
     """A receipt is not one VYR reads: not a DSSE envelope or batched receipt, of another
     payload, statement or predicate type, or with a malformed field."""

@@ -210,9 +210,26 @@ class Runtime:
         ]
 
     # -- state ------------------------------------------------------------------------------
-    def create_state(self, name: str, class_: str = "ephemeral") -> State:
-        """Creates an ephemeral state (freed after its last task and the linger)."""
-        return _state(self._core.create_state(name, class_))
+    def create_state(
+        self,
+        name: str,
+        class_: str = "ephemeral",
+        *,
+        source: str | os.PathLike[str] | None = None,
+    ) -> State:
+        """Creates an ephemeral state (freed after its last task and the linger), empty or
+        filled from `source`: a directory, or a `.tar`/`.tar.gz` file. Content leaving the
+        state, device nodes and FIFOs are refused (`InvalidArchive`), as is content over the
+        node's state caps (`CapacityExceeded`); a refused fill leaves nothing behind."""
+        path = None if source is None else os.fspath(source)
+        return _state(self._core.create_state(name, class_, path))
+
+    def export_state(self, state: str, out: str | os.PathLike[str]) -> State:
+        """Writes a state's committed content to `out`: a path ending in `.tar` gets a
+        deterministic archive, any other a directory (created if missing; an existing one must
+        be empty). Waits for earlier writers, like a read-only task. Returns the state as
+        exported (its `digest` is the exported tree's)."""
+        return _state(self._core.export_state(state, os.fspath(out)))
 
     def bind_state(
         self, task_id: str, state_id: str, mode: str = "ro", path: str | None = None

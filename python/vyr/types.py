@@ -249,10 +249,11 @@ class Granted(_Record):
 
 class BoundState(tuple[str, str, str]):
     """A state as bound to one task: which (`state_id`, `name`), how (`mode`) and where the
-    guest saw it (`path`), with the content's tree digests (vyrTreeV1 hex, docs/receipts.md):
-    `before` the task, and for a writer `after` it (equal to `before` when it did not commit).
-    It is the `(state_id, name, mode)` triple the 0.1 SDK returned, so it compares equal to
-    one; the rest rides along as attributes."""
+    guest saw it (`path`). It is the `(state_id, name, mode)` triple the 0.1 SDK returned, so
+    it compares equal to one; `path` rides along as an attribute, and so do the tree digests
+    (`vyrTreeV1`) of the state version the task saw (`before`, None if it never started) and,
+    for a rw binding, the version it left (`after`: the committed result, or `before` if it
+    did not commit; None for ro)."""
 
     path: str
     before: str | None
@@ -301,8 +302,8 @@ class BoundState(tuple[str, str, str]):
 
     def __repr__(self) -> str:
         return (
-            f"BoundState({self[0]!r}, {self[1]!r}, {self[2]!r}, path={self.path!r},"
-            f" before={self.before!r}, after={self.after!r})"
+            f"BoundState({self[0]!r}, {self[1]!r}, {self[2]!r}, path={self.path!r}, "
+            f"before={self.before!r}, after={self.after!r})"
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -420,7 +421,7 @@ class State:
     cls: str = "ephemeral"
     bound_tasks: int = 0
     bytes: int = 0
-    # The committed content: its vyrTreeV1 tree digest (hex; "" if the node did not say) and
-    # how many regular files it holds.
+    #: The committed version's tree digest (`vyrTreeV1`, 64 hex digits; docs/receipts.md).
     digest: str = ""
+    #: Entries (files, directories, symlinks) of the committed version.
     files: int = 0

@@ -113,7 +113,7 @@ def test_state_create_from_dir_and_tar_then_export(
     books = _books(tmp_path / "books")
     created = shell.vyr("state", "create", "books", "--from", str(books))
     assert created.returncode == 0, created.stderr
-    assert created.stdout.startswith("st-") and "2 files" in created.stderr
+    assert created.stdout.startswith("st-") and "4 entries" in created.stderr
     archive = tmp_path / "books.tar"
     with tarfile.open(archive, "w") as tar:
         tar.add(books, arcname=".")

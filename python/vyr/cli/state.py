@@ -46,7 +46,7 @@ def create(ctx: click.Context, name: str, source: str | None) -> None:
     click.echo(created.id)
     if source is not None:
         click.echo(
-            f"filled {created.name} from {source}: {created.files} files, {created.bytes} bytes,"
+            f"filled {created.name} from {source}: {created.files} entries, {created.bytes} bytes,"
             f" tree digest {created.digest}",
             err=True,
         )
@@ -75,7 +75,7 @@ def export(ctx: click.Context, state_ref: str, out: str) -> None:
     node = open_daemon(ctx, "states live on a daemon; an embedded node has none")
     exported = node.export_state(state_ref, out)
     click.echo(
-        f"exported {exported.name} to {out}: {exported.files} files, {exported.bytes} bytes,"
+        f"exported {exported.name} to {out}: {exported.files} entries, {exported.bytes} bytes,"
         f" tree digest {exported.digest}",
         err=True,
     )

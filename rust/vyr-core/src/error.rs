@@ -38,6 +38,8 @@ pub enum VyrError {
     TaskAlreadyStarted { task: String, phase: String },
     #[error("invalid resources: {0}")]
     InvalidResources(String),
+    #[error("invalid archive: {0}")]
+    InvalidArchive(String),
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
     #[error("the node is at capacity: {0}")]

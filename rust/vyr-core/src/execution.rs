@@ -14,7 +14,7 @@ use crate::exec::{execute, ExecSpec, Outcome, Preopen};
 use crate::node::Shared;
 use crate::outcome::{TaskStatus, Usage};
 use crate::state::{Mode, Ticket};
-use crate::task::{Ending, TaskRecord};
+use crate::task::{Ending, StateVersions, TaskRecord};
 
 /// Ends a task whatever happens, releasing its state tickets and its place in the count, and
 /// publishes the outcome when the task asked for it.
@@ -68,12 +68,16 @@ async fn run_phases(shared: &Arc<Shared>, task: &Arc<TaskRecord>, job: Job) -> O
     let tickets = mark_running(shared, task, tickets).await?;
     let mut preopens = Vec::with_capacity(tickets.len());
     let mut work_dirs = Vec::new();
+    // (state id, digest before, digest after) per binding, for the outcome.
+    let mut versions: Vec<StateVersions> = Vec::with_capacity(tickets.len());
     for ticket in &tickets {
         match shared.states.open_for(ticket) {
-            Ok(dir) => {
+            Ok((dir, before)) => {
                 if ticket.mode == Mode::Rw {
                     work_dirs.push((ticket.clone(), dir.clone()));
                 }
+                let after = (ticket.mode == Mode::Rw).then(|| before.clone());
+                versions.push(StateVersions { state_id: ticket.state_id.clone(), before, after });
                 preopens.push(Preopen {
                     host_path: dir,
                     guest_path: ticket.path.clone(),
@@ -107,8 +111,13 @@ async fn run_phases(shared: &Arc<Shared>, task: &Arc<TaskRecord>, job: Job) -> O
     let mut commit_error = None;
     for (ticket, dir) in &work_dirs {
         if report.outcome == Outcome::Exited(0) && commit_error.is_none() {
-            if let Err(error) = shared.states.commit(ticket, dir) {
-                commit_error = Some(error);
+            match shared.states.commit(ticket, dir) {
+                Ok(digest) => {
+                    if let Some(version) = versions.iter_mut().find(|v| v.state_id == ticket.state_id) {
+                        version.after = Some(digest);
+                    }
+                }
+                Err(error) => commit_error = Some(error),
             }
         } else {
             shared.states.discard(dir);
@@ -148,6 +157,7 @@ async fn run_phases(shared: &Arc<Shared>, task: &Arc<TaskRecord>, job: Job) -> O
         started_ns: report.started_ns,
         input,
         input_digest,
+        versions,
     })
 }
 

@@ -76,9 +76,11 @@ pub fn tree_size(dir: &Path) -> Result<u64> {
     Ok(total)
 }
 
-/// Copies a directory tree (regular files and directories only).
+/// Copies a directory tree the node made (a state): files, directories and symlinks (same
+/// link text, never followed), with their modes. Directory modes are set after their content
+/// is in, so a read-only directory is copied too.
 pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
-    fs::create_dir_all(to).map_err(|e| VyrError::io(to, e))?;
+    fs::create_dir(to).map_err(|e| VyrError::io(to, e))?;
     for entry in fs::read_dir(from).map_err(|e| VyrError::io(from, e))? {
         let entry = entry.map_err(|e| VyrError::io(from, e))?;
         let kind = entry.file_type().map_err(|e| VyrError::io(entry.path(), e))?;
@@ -87,7 +89,35 @@ pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
             copy_tree(&entry.path(), &target)?;
         } else if kind.is_file() {
             fs::copy(entry.path(), &target).map_err(|e| VyrError::io(&target, e))?;
+        } else if kind.is_symlink() {
+            let text = fs::read_link(entry.path()).map_err(|e| VyrError::io(entry.path(), e))?;
+            std::os::unix::fs::symlink(&text, &target).map_err(|e| VyrError::io(&target, e))?;
         }
     }
-    Ok(())
+    let mode = fs::symlink_metadata(from).map_err(|e| VyrError::io(from, e))?.permissions().mode();
+    fs::set_permissions(to, fs::Permissions::from_mode(mode & 0o7777)).map_err(|e| VyrError::io(to, e))
+}
+
+/// Removes a tree, best effort, including below directories without the owner's write bit
+/// (which a plain `remove_dir_all` cannot empty unless run as root). Symlinks are removed,
+/// never followed.
+pub fn remove_tree(path: &Path) {
+    if fs::remove_dir_all(path).is_ok() || fs::symlink_metadata(path).is_err() {
+        return;
+    }
+    make_writable(path);
+    let _ = fs::remove_dir_all(path);
+}
+
+fn make_writable(dir: &Path) {
+    let Ok(meta) = fs::symlink_metadata(dir) else { return };
+    if !meta.is_dir() {
+        return;
+    }
+    let _ = fs::set_permissions(dir, fs::Permissions::from_mode((meta.permissions().mode() & 0o7777) | 0o700));
+    if let Ok(entries) = fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            make_writable(&entry.path());
+        }
+    }
 }

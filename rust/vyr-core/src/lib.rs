@@ -13,6 +13,8 @@ pub mod engine;
 pub mod error;
 pub mod exec;
 mod execution;
+pub mod export;
+pub mod fill;
 pub mod fsutil;
 pub mod guest_path;
 pub mod limits;
@@ -29,7 +31,9 @@ pub mod store;
 pub mod task;
 mod ticker;
 mod tiering;
+pub mod tree_digest;
 pub mod trust;
+pub mod write_back;
 
 pub use digest::Digest;
 pub use error::{Result, VyrError};

@@ -81,6 +81,11 @@ pub struct BoundState {
     pub mode: Mode,
     /// Where the guest sees it.
     pub path: String,
+    /// Digest (`vyrTreeV1`) of the version the task saw; None if it never started.
+    pub before: Option<String>,
+    /// For a writer, the digest of the version after it (the committed result, or `before`
+    /// if it did not commit); None for a reader or a task that never started.
+    pub after: Option<String>,
 }
 
 /// What the guest was started with: argv (argv[0] is the artifact's name), environment (the

@@ -2,7 +2,7 @@
 //! admission (`admission.rs`), the worker's run of a task (`execution.rs`), tiered code
 //! (`tiering.rs`), the epoch ticker (`ticker.rs`), what they share (`node.rs`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -22,7 +22,7 @@ use crate::manifest::Manifest;
 use crate::node::{Shared, TaskTable};
 use crate::resources::NodeLimits;
 use crate::spec::{BindingSpec, TaskSpec};
-use crate::state::{StateInfo, StateRegistry};
+use crate::state::{Mode, StateInfo, StateRegistry};
 use crate::store::{ArtifactInfo, ArtifactStore};
 use crate::task::TaskRecord;
 use crate::ticker::spawn_ticker;
@@ -230,9 +230,31 @@ impl Runtime {
         tasks.order.iter().filter_map(|id| tasks.by_id.get(id).cloned()).collect()
     }
 
-    /// Creates an ephemeral state.
-    pub fn create_state(&self, name: &str, class: &str) -> Result<StateInfo> {
-        self.shared.states.create(name, class)
+    /// Creates an ephemeral state, empty or filled from `source` (a directory, or a tar or
+    /// tar.gz file), held to the node's state size cap.
+    pub fn create_state(&self, name: &str, class: &str, source: Option<&Path>) -> Result<StateInfo> {
+        self.shared.states.create(name, class, source)
+    }
+
+    /// Writes a state's committed content to `out` (ending `.tar`: an archive; otherwise a
+    /// directory, created if missing, refused if not empty) and returns its info. The export
+    /// takes a reader's turn in the state's queue, so it sees one committed version and
+    /// orders with writers like a read-only task.
+    pub fn export_state(&self, state: &str, out: &Path) -> Result<StateInfo> {
+        let states = &self.shared.states;
+        let ticket = states.acquire(state, Mode::Ro, None)?;
+        let turn = [ticket];
+        if tokio::runtime::Handle::try_current().is_ok() {
+            // On a worker thread (which must not block on its own pool): wait on a helper.
+            std::thread::scope(|scope| {
+                scope.spawn(|| self.handle.block_on(states.wait_turn(&turn)));
+            });
+        } else {
+            self.handle.block_on(states.wait_turn(&turn));
+        }
+        let result = states.export(&turn[0], out);
+        states.release(&turn[0]);
+        result
     }
 
     /// Live states.

@@ -3,6 +3,10 @@
 //!
 //! A read-write task works on a private copy that is committed (swapped in) only when the task
 //! succeeds and the copy is within the size cap; any other ending leaves the state as it was.
+//!
+//! Each committed version has a tree digest (`vyrTreeV1`), its bytes and entry count, computed
+//! once when the version is made (create, fill, commit) and cached: listing and binding a
+//! state never walk it.
 
 use std::collections::{HashMap, VecDeque};
 use std::fs;
@@ -15,9 +19,12 @@ use tokio::sync::Notify;
 
 use crate::clock::now_unix_nanos;
 use crate::error::{Result, VyrError};
-use crate::fsutil::{copy_tree, fill_random, temp_name, tree_size};
+use crate::export;
+use crate::fill::{self, FillLimits, MAX_FILES};
+use crate::fsutil::{copy_tree, fill_random, remove_tree, temp_name};
 use crate::guest_path;
 use crate::outcome::BoundState;
+use crate::tree_digest::{summarize, TreeSummary, EMPTY_TREE};
 
 /// How a task is bound to a state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -50,6 +57,10 @@ pub struct StateInfo {
     pub created_unix_nanos: u64,
     pub bound_tasks: usize,
     pub bytes: u64,
+    /// Entries (files, directories, symlinks).
+    pub files: u64,
+    /// The committed version's `vyrTreeV1` digest.
+    pub digest: String,
 }
 
 /// A place in a state's queue, held by one task from submit (or bind) until it ends.
@@ -71,6 +82,8 @@ impl Ticket {
             name: self.name.clone(),
             mode: self.mode,
             path: self.path.clone(),
+            before: None,
+            after: None,
         }
     }
 }
@@ -83,6 +96,8 @@ struct Entry {
     /// Tickets of tasks not yet ended, in submission order.
     queue: VecDeque<(u64, Mode)>,
     linger_until: Option<Instant>,
+    /// Of the committed version.
+    summary: TreeSummary,
 }
 
 /// All live states of one node, in a directory private to this process.
@@ -120,8 +135,10 @@ impl StateRegistry {
         self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Creates a state. Names are unique among live states.
-    pub fn create(&self, name: &str, class: &str) -> Result<StateInfo> {
+    /// Creates a state, empty or filled from `source`: a directory, or a file holding a tar
+    /// archive (plain or gzip). Hostile content is refused (see `fill`) and leaves nothing
+    /// behind. Names are unique among live states.
+    pub fn create(&self, name: &str, class: &str, source: Option<&Path>) -> Result<StateInfo> {
         if class != EPHEMERAL {
             return Err(VyrError::InvalidState(format!(
                 "class {class:?}: only \"ephemeral\" exists at MVO (eventual and strong state are out of scope)"
@@ -136,15 +153,34 @@ impl StateRegistry {
                 "name {name:?} must be 1-64 characters of [A-Za-z0-9._-], not starting with '.'"
             )));
         }
-        let mut registry = self.lock();
-        if registry.live.values().any(|entry| entry.name == name) {
-            return Err(VyrError::InvalidState(format!("a state named {name:?} already exists on this node")));
-        }
+        self.refuse_taken(&self.lock(), name)?;
         let mut random = [0u8; 8];
         fill_random(&mut random);
         let id = format!("st-{}", hex::encode(random));
         let dir = self.base.join(&id);
-        fs::create_dir(&dir).map_err(|e| VyrError::io(&dir, e))?;
+        // Filled (or made) before the lock is taken: unpacking may take a while.
+        let summary = match source {
+            None => {
+                fs::create_dir(&dir).map_err(|e| VyrError::io(&dir, e))?;
+                TreeSummary { digest: EMPTY_TREE.to_owned(), bytes: 0, files: 0 }
+            }
+            Some(source) => {
+                let limits = FillLimits { max_bytes: self.max_bytes, max_files: MAX_FILES };
+                fill::fill(source, &dir, limits)?;
+                match summarize(&dir) {
+                    Ok(summary) => summary,
+                    Err(error) => {
+                        remove_tree(&dir);
+                        return Err(error);
+                    }
+                }
+            }
+        };
+        let mut registry = self.lock();
+        if let Err(error) = self.refuse_taken(&registry, name) {
+            remove_tree(&dir);
+            return Err(error);
+        }
         let entry = Entry {
             name: name.to_owned(),
             dir,
@@ -152,10 +188,18 @@ impl StateRegistry {
             next_seq: 0,
             queue: VecDeque::new(),
             linger_until: Some(Instant::now() + self.linger),
+            summary,
         };
         let info = self.info(&id, &entry);
         registry.live.insert(id, entry);
         Ok(info)
+    }
+
+    fn refuse_taken(&self, registry: &Registry, name: &str) -> Result<()> {
+        if registry.live.values().any(|entry| entry.name == name) {
+            return Err(VyrError::InvalidState(format!("a state named {name:?} already exists on this node")));
+        }
+        Ok(())
     }
 
     fn info(&self, id: &str, entry: &Entry) -> StateInfo {
@@ -165,7 +209,9 @@ impl StateRegistry {
             class: EPHEMERAL,
             created_unix_nanos: entry.created_unix_nanos,
             bound_tasks: entry.queue.len(),
-            bytes: tree_size(&entry.dir).unwrap_or(0),
+            bytes: entry.summary.bytes,
+            files: entry.summary.files,
+            digest: entry.summary.digest.clone(),
         }
     }
 
@@ -214,44 +260,73 @@ impl StateRegistry {
         }
     }
 
-    /// The directory a task should see for its ticket. A writer gets a private working copy.
-    pub fn open_for(&self, ticket: &Ticket) -> Result<PathBuf> {
-        let dir = self.dir_of(&ticket.state_id)?;
+    /// The directory a task should see for its ticket (a writer gets a private working copy)
+    /// and the digest of the version it holds.
+    pub fn open_for(&self, ticket: &Ticket) -> Result<(PathBuf, String)> {
+        let (dir, digest) = self.version_of(&ticket.state_id)?;
         if ticket.mode == Mode::Ro {
-            return Ok(dir);
+            return Ok((dir, digest));
         }
         let work = self.base.join(temp_name(&format!("work-{}", ticket.state_id)));
-        copy_tree(&dir, &work)?;
-        Ok(work)
-    }
-
-    fn dir_of(&self, id: &str) -> Result<PathBuf> {
-        let registry = self.lock();
-        registry.live.get(id).map(|entry| entry.dir.clone()).ok_or_else(|| VyrError::StateFreed(id.to_owned()))
-    }
-
-    /// Commits a writer's working copy if it is within the size cap; returns an error (and
-    /// discards the copy) otherwise.
-    pub fn commit(&self, ticket: &Ticket, work: &Path) -> Result<()> {
-        let size = tree_size(work)?;
-        if size > self.max_bytes {
-            let _ = fs::remove_dir_all(work);
-            return Err(VyrError::Capacity(format!(
-                "state {:?} would hold {size} bytes, over its cap of {} bytes; changes discarded",
-                ticket.name, self.max_bytes
-            )));
+        if let Err(error) = copy_tree(&dir, &work) {
+            remove_tree(&work);
+            return Err(error);
         }
-        let dir = self.dir_of(&ticket.state_id)?;
+        Ok((work, digest))
+    }
+
+    /// The committed directory and its digest.
+    fn version_of(&self, id: &str) -> Result<(PathBuf, String)> {
+        let registry = self.lock();
+        registry
+            .live
+            .get(id)
+            .map(|entry| (entry.dir.clone(), entry.summary.digest.clone()))
+            .ok_or_else(|| VyrError::StateFreed(id.to_owned()))
+    }
+
+    /// Writes the committed version `ticket` sees (its turn must have come) to `out`: a path
+    /// ending in `.tar` gets an archive, any other a directory (see `export::export`).
+    pub fn export(&self, ticket: &Ticket, out: &Path) -> Result<StateInfo> {
+        let (dir, _) = self.version_of(&ticket.state_id)?;
+        export::export(&dir, out)?;
+        let registry = self.lock();
+        let entry = registry.live.get(&ticket.state_id).ok_or_else(|| VyrError::StateFreed(ticket.state_id.clone()))?;
+        Ok(self.info(&ticket.state_id, entry))
+    }
+
+    /// Commits a writer's working copy if it is within the size cap and returns the new
+    /// version's digest; returns an error (and discards the copy) otherwise.
+    pub fn commit(&self, ticket: &Ticket, work: &Path) -> Result<String> {
+        let summary = match summarize(work) {
+            Ok(summary) if summary.bytes <= self.max_bytes => summary,
+            Ok(summary) => {
+                remove_tree(work);
+                return Err(VyrError::Capacity(format!(
+                    "state {:?} would hold {} bytes, over its cap of {} bytes; changes discarded",
+                    ticket.name, summary.bytes, self.max_bytes
+                )));
+            }
+            Err(error) => {
+                remove_tree(work);
+                return Err(error);
+            }
+        };
+        let (dir, _) = self.version_of(&ticket.state_id)?;
         let old = self.base.join(temp_name("old"));
         fs::rename(&dir, &old).map_err(|e| VyrError::io(&dir, e))?;
         fs::rename(work, &dir).map_err(|e| VyrError::io(&dir, e))?;
-        let _ = fs::remove_dir_all(old);
-        Ok(())
+        let digest = summary.digest.clone();
+        if let Some(entry) = self.lock().live.get_mut(&ticket.state_id) {
+            entry.summary = summary;
+        }
+        remove_tree(&old);
+        Ok(digest)
     }
 
     /// Discards a writer's working copy.
     pub fn discard(&self, work: &Path) {
-        let _ = fs::remove_dir_all(work);
+        remove_tree(work);
     }
 
     /// Gives up a ticket; the last one out starts the linger.
@@ -280,7 +355,7 @@ impl StateRegistry {
             .collect();
         for id in &expired {
             if let Some(entry) = registry.live.remove(id) {
-                let _ = fs::remove_dir_all(&entry.dir);
+                remove_tree(&entry.dir);
             }
             registry.freed.push_back(id.clone());
             if registry.freed.len() > FREED_REMEMBERED {
@@ -311,7 +386,7 @@ fn resolve(registry: &Registry, state: &str) -> Result<String> {
 
 impl Drop for StateRegistry {
     fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.base);
+        remove_tree(&self.base);
     }
 }
 
@@ -322,7 +397,7 @@ fn remove_orphans(base_parent: &Path) {
         let name = entry.file_name().to_string_lossy().into_owned();
         let Some(pid) = name.split('-').next().and_then(|pid| pid.parse::<u32>().ok()) else { continue };
         if !Path::new(&format!("/proc/{pid}")).exists() {
-            let _ = fs::remove_dir_all(entry.path());
+            remove_tree(&entry.path());
         }
     }
 }

@@ -37,6 +37,16 @@ pub(crate) struct Ending {
     pub input: Bytes,
     /// The input's digest if the worker computed it (a deterministic run's seed needs it).
     pub input_digest: Option<Digest>,
+    /// The state versions each binding saw and left (empty if the guest never started).
+    pub versions: Vec<StateVersions>,
+}
+
+/// Digests of the state version a binding saw and (for a writer) left behind.
+#[derive(Clone, Debug)]
+pub(crate) struct StateVersions {
+    pub state_id: String,
+    pub before: String,
+    pub after: Option<String>,
 }
 
 impl Ending {
@@ -54,6 +64,7 @@ impl Ending {
             started_ns: 0,
             input,
             input_digest: None,
+            versions: Vec::new(),
         }
     }
 }
@@ -216,7 +227,7 @@ impl TaskRecord {
             phases,
             usage,
             granted: self.granted,
-            bindings: self.bindings(),
+            bindings: with_versions(self.bindings(), &ending.versions),
             invocation: self.invocation.clone(),
         });
         announce(&outcome);
@@ -228,4 +239,15 @@ impl TaskRecord {
         self.ended.notify_all();
         Some(outcome)
     }
+}
+
+/// Adds the digests each binding saw and left to the bindings.
+fn with_versions(mut bindings: Vec<BoundState>, versions: &[StateVersions]) -> Vec<BoundState> {
+    for binding in &mut bindings {
+        if let Some(version) = versions.iter().find(|v| v.state_id == binding.state_id) {
+            binding.before = Some(version.before.clone());
+            binding.after = version.after.clone();
+        }
+    }
+    bindings
 }

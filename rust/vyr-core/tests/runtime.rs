@@ -257,7 +257,7 @@ const STATE_GUEST: &str = r#"(module
 fn read_only_state_refuses_writes_and_read_write_commits() {
     let node = node();
     let digest = node.put_wat("creator", STATE_GUEST);
-    node.runtime.create_state("box", "ephemeral").unwrap();
+    node.runtime.create_state("box", "ephemeral", None).unwrap();
     let bound = |mode| TaskSpec { bindings: vec![BindingSpec::new("box", mode)], ..Default::default() };
     let ro = run(&node, &digest, bound(Mode::Ro));
     assert_ne!(ro.exit_code, Some(0), "a read-only binding must refuse file creation");
@@ -269,7 +269,7 @@ fn read_only_state_refuses_writes_and_read_write_commits() {
 #[test]
 fn a_state_is_freed_after_its_linger() {
     let node = node();
-    let state = node.runtime.create_state("short", "ephemeral").unwrap();
+    let state = node.runtime.create_state("short", "ephemeral", None).unwrap();
     std::thread::sleep(Duration::from_millis(500));
     node.runtime.sweep_states();
     assert!(node.runtime.list_states().is_empty());
@@ -284,7 +284,7 @@ fn a_state_is_freed_after_its_linger() {
 fn bind_state_works_only_before_start() {
     let node = node_with(|config| config.max_running = 1);
     let spin = node.put_wat("spin", &command("(loop $l (br $l))", ""));
-    node.runtime.create_state("late", "ephemeral").unwrap();
+    node.runtime.create_state("late", "ephemeral", None).unwrap();
     let a = submit(&node.runtime, &spin, with_timeout(60_000)).unwrap();
     let b = submit(&node.runtime, &spin, with_timeout(60_000)).unwrap();
     let (first, second) = one_running_one_queued(a, b);
@@ -376,8 +376,8 @@ fn published_outcomes_arrive_once_on_the_ended_feed() {
 fn guest_paths_are_checked_before_the_task_is_queued() {
     let node = node();
     let digest = node.put_wat("hello", &command("", ""));
-    node.runtime.create_state("a", "ephemeral").unwrap();
-    node.runtime.create_state("b", "ephemeral").unwrap();
+    node.runtime.create_state("a", "ephemeral", None).unwrap();
+    node.runtime.create_state("b", "ephemeral", None).unwrap();
     let spec = |paths: [&str; 2]| TaskSpec {
         bindings: vec![BindingSpec::new("a", Mode::Ro).at(paths[0]), BindingSpec::new("b", Mode::Rw).at(paths[1])],
         ..TaskSpec::default()

@@ -21,6 +21,7 @@ mod py {
     pyo3::import_exception!(vyr.errors, TaskAlreadyStarted);
     pyo3::import_exception!(vyr.errors, InvalidResources);
     pyo3::import_exception!(vyr.errors, InvalidArgument);
+    pyo3::import_exception!(vyr.errors, InvalidArchive);
     pyo3::import_exception!(vyr.errors, CapacityExceeded);
     pyo3::import_exception!(vyr.errors, ShuttingDown);
     pyo3::import_exception!(vyr.errors, WaitTimeout);
@@ -49,6 +50,7 @@ pub fn to_py(error: VyrError) -> PyErr {
         VyrError::TaskAlreadyStarted { .. } => py::TaskAlreadyStarted::new_err(message),
         VyrError::InvalidResources(_) => py::InvalidResources::new_err(message),
         VyrError::InvalidArgument(_) => py::InvalidArgument::new_err(message),
+        VyrError::InvalidArchive(_) => py::InvalidArchive::new_err(message),
         VyrError::Capacity(_) => py::CapacityExceeded::new_err(message),
         VyrError::ShuttingDown => py::ShuttingDown::new_err(message),
         VyrError::WaitTimeout(_) => py::WaitTimeout::new_err(message),

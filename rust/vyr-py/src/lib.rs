@@ -3,6 +3,7 @@
 
 use pyo3::prelude::*;
 
+mod content;
 mod crypto;
 mod errors;
 mod outcome;
@@ -23,6 +24,10 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(crypto::manifest_json, module)?)?;
     module.add_function(wrap_pyfunction!(crypto::sign, module)?)?;
     module.add_function(wrap_pyfunction!(crypto::verify, module)?)?;
+    module.add_function(wrap_pyfunction!(content::tree_digest, module)?)?;
+    module.add_function(wrap_pyfunction!(content::pack_tar, module)?)?;
+    module.add_function(wrap_pyfunction!(content::unpack_tar, module)?)?;
+    module.add_function(wrap_pyfunction!(content::write_back, module)?)?;
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

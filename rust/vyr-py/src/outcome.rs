@@ -131,7 +131,10 @@ impl PyTaskOutcome {
         self.inner
             .bindings
             .iter()
-            .map(|b| build(py, &BOUND_STATE, "BoundState", (&b.state_id, &b.name, mode_str(b.mode), &b.path)))
+            .map(|b| {
+                let fields = (&b.state_id, &b.name, mode_str(b.mode), &b.path, &b.before, &b.after);
+                build(py, &BOUND_STATE, "BoundState", fields)
+            })
             .collect()
     }
 

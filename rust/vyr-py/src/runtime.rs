@@ -181,10 +181,28 @@ impl PyRuntime {
         self.inner.list_tasks().into_iter().map(|record| PyTaskHandle { record }).collect()
     }
 
-    /// Creates an ephemeral state; returns its description.
-    #[pyo3(signature = (name, class_="ephemeral"))]
-    fn create_state<'py>(&self, py: Python<'py>, name: &str, class_: &str) -> PyResult<Bound<'py, PyDict>> {
-        let info = self.inner.create_state(name, class_).map_err(to_py)?;
+    /// Creates an ephemeral state, empty or filled from `source` (a directory, or a tar or
+    /// tar.gz file); returns its description.
+    #[pyo3(signature = (name, class_="ephemeral", source=None))]
+    fn create_state<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        class_: &str,
+        source: Option<PathBuf>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let runtime = self.inner.clone();
+        let (name, class_) = (name.to_owned(), class_.to_owned());
+        let info = detached(py, move || runtime.create_state(&name, &class_, source.as_deref()))?;
+        state_dict(py, &info)
+    }
+
+    /// Writes a state's committed content to `out` (`.tar`: an archive; else a directory);
+    /// returns its description.
+    fn export_state<'py>(&self, py: Python<'py>, state: &str, out: PathBuf) -> PyResult<Bound<'py, PyDict>> {
+        let runtime = self.inner.clone();
+        let state = state.to_owned();
+        let info = detached(py, move || runtime.export_state(&state, &out))?;
         state_dict(py, &info)
     }
 
@@ -267,6 +285,8 @@ fn state_dict<'py>(py: Python<'py>, info: &StateInfo) -> PyResult<Bound<'py, PyD
     dict.set_item("created_unix_nanos", info.created_unix_nanos)?;
     dict.set_item("bound_tasks", info.bound_tasks)?;
     dict.set_item("bytes", info.bytes)?;
+    dict.set_item("files", info.files)?;
+    dict.set_item("digest", &info.digest)?;
     Ok(dict)
 }
 
