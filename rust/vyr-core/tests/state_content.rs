@@ -322,3 +322,60 @@ fn write_back_mirrors_and_stays_inside() {
         .collect();
     assert!(leftovers.is_empty());
 }
+
+#[test]
+fn a_registry_state_keeps_a_digest_per_version_and_symlinks_in_working_copies() {
+    use std::time::Duration;
+    use vyr_core::state::{Mode, StateRegistry};
+    use vyr_core::tree_digest::EMPTY_TREE;
+
+    let base = tempfile::tempdir().expect("tempdir");
+    let registry = StateRegistry::open(base.path(), Duration::from_secs(30), 1 << 20).expect("open");
+    assert_eq!(registry.create("empty", "ephemeral", None).expect("create").digest, EMPTY_TREE);
+    let source = tempfile::tempdir().expect("tempdir");
+    sample_tree(source.path());
+    let info = registry.create("data", "ephemeral", Some(source.path())).expect("create");
+    assert_eq!(info.digest, tree_digest(source.path()).expect("digest"));
+    assert_eq!(info.files, 9);
+
+    let ticket = registry.acquire("data", Mode::Rw, None).expect("acquire");
+    let (work, before) = registry.open_for(&ticket).expect("open");
+    assert_eq!(before, info.digest);
+    assert_eq!(fs::read_link(work.join("bin/up")).expect("link").as_os_str(), "../a.txt");
+    assert_eq!(fs::symlink_metadata(work.join("ro")).expect("meta").permissions().mode() & 0o777, 0o500);
+    fs::write(work.join("a.txt"), b"changed\n").expect("write");
+    let after = registry.commit(&ticket, &work).expect("commit");
+    registry.release(&ticket);
+    assert_ne!(after, before);
+    let listed = registry.list().into_iter().find(|s| s.name == "data").expect("listed");
+    assert_eq!(listed.digest, after);
+
+    let out = tempfile::tempdir().expect("tempdir");
+    let reader = registry.acquire("data", Mode::Ro, None).expect("acquire");
+    let exported = registry.export(&reader, &out.path().join("copy")).expect("export");
+    registry.release(&reader);
+    assert_eq!(exported.digest, after);
+    assert_eq!(tree_digest(&out.path().join("copy")).expect("digest"), after);
+    assert_eq!(fs::read_link(out.path().join("copy/link")).expect("link").as_os_str(), "a.txt");
+}
+
+#[test]
+fn a_refused_fill_creates_no_state() {
+    use std::time::Duration;
+    use vyr_core::state::StateRegistry;
+
+    let base = tempfile::tempdir().expect("tempdir");
+    let registry = StateRegistry::open(base.path(), Duration::from_secs(30), 1 << 20).expect("open");
+    let source = tempfile::tempdir().expect("tempdir");
+    let evil = source.path().join("evil.tar");
+    fs::write(&evil, archive(&[raw(tar::EntryType::Regular, "/etc/evil")])).expect("write");
+    let error = registry.create("evil", "ephemeral", Some(&evil)).expect_err("refused");
+    invalid_archive(error, "absolute");
+    assert!(registry.list().is_empty());
+    let (registry_dir,) = {
+        let dirs: Vec<_> = fs::read_dir(base.path()).expect("list").flatten().map(|e| e.path()).collect();
+        assert_eq!(dirs.len(), 1);
+        (dirs[0].clone(),)
+    };
+    assert_nothing_left(&registry_dir);
+}
