@@ -25,6 +25,7 @@ EXIT_VYR_FAILURE = 125
 
 # A value on the command line the node refused as malformed or out of range.
 USAGE_ERRORS: tuple[type[errors.VyrError], ...] = (
+    errors.InvalidArchive,  # `--from` content that leaves the state or holds devices
     errors.InvalidDigest,
     errors.InvalidKey,
     errors.InvalidResources,

@@ -72,6 +72,13 @@ def export(ctx: click.Context, state_ref: str, out: str) -> None:
       vyr state export site --out ./site-after
       vyr state export site --out site.tar
     """
+    from vyr import state_content
+    from vyr.errors import InvalidArgument
+
+    try:
+        state_content.check_export_target(out)
+    except InvalidArgument as problem:
+        raise click.BadParameter(str(problem), param_hint="--out") from None
     node = open_daemon(ctx, "states live on a daemon; an embedded node has none")
     exported = node.export_state(state_ref, out)
     click.echo(

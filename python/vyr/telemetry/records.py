@@ -122,6 +122,17 @@ def task_attributes(result: TaskResult, signer: str) -> dict[str, AttributeValue
         attributes["vyr.task.trap_code"] = result.trap_code
     if result.status != "succeeded":
         attributes["error.type"] = _error_type(result)
+    # Each bound state, by binding order: which content the task saw and, for a writer, left
+    # (vyrTreeV1 digests), so a trace says which data a run read and wrote.
+    for index, bound in enumerate(result.bindings):
+        prefix = f"vyr.state.{index}"
+        attributes[f"{prefix}.name"] = bound.name
+        attributes[f"{prefix}.mode"] = bound.mode
+        attributes[f"{prefix}.path"] = bound.path
+        if bound.before:
+            attributes[f"{prefix}.digest_before"] = bound.before
+        if bound.after:
+            attributes[f"{prefix}.digest_after"] = bound.after
     return attributes
 
 
