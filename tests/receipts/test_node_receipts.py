@@ -108,3 +108,20 @@ def test_every_byte_flip_of_a_node_receipt_is_refused(node, put_guest) -> None: 
             forged = False
         assert not forged
     assert accepted == 0
+
+
+def test_task_spans_carry_provenance(node, put_guest) -> None:  # type: ignore[no-untyped-def]
+    node.telemetry(True)
+    result = node.run(put_guest("hello"), b"spans")
+    node.telemetry().flush()
+    roots = [
+        span
+        for span in node.stream_traces(task_ids=[result.id], follow=False)
+        if getattr(span, "name", "") == "vyr.submit"
+    ]
+    attributes = roots[0].attributes
+    assert attributes["artifact.hash"] == result.artifact.removeprefix("sha256:")
+    assert attributes["vyr.artifact.digest"] == result.artifact
+    assert attributes["vyr.input.digest"] == result.input_digest
+    assert attributes["vyr.artifact.signer"] == node.list_artifacts()[0].signer
+    assert attributes["vyr.artifact.verification"] in ("verified", "cached")
