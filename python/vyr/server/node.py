@@ -79,6 +79,7 @@ class Node:
         self._recorded: OrderedDict[str, TaskResult | None] = OrderedDict()
         self._processed = 0
         self._provenance_texts: dict[str, str] = {}  # artifact digest -> provenance JSON
+        self._replay_inputs: list[bytes] = []  # inline inputs of deterministic tasks, to store
         self._progress = threading.Condition()
         self._stopped = False
         self._observer = self.runtime.telemetry()
@@ -196,6 +197,10 @@ class Node:
                 committed(None)
 
             self._pending.append(_Pending(row, done))
+            if spec.deterministic and spec.input:
+                # Kept by digest (written by the journal loop, off the event loop), so
+                # `vyr receipt replay` of a deterministic task finds its input in the home.
+                self._replay_inputs.append(spec.input)
         self.runtime.wake_ended()
         return task.id
 
@@ -223,7 +228,11 @@ class Node:
 
     def _commit(self, accepted: list[_Pending], ended: list[TaskResult]) -> bool:
         """Commits a batch; False (accepts told of the failure) if it could not be written."""
+        with self._lock:
+            inputs, self._replay_inputs = self._replay_inputs, []
         try:
+            for data in inputs:
+                self.blobs.put(data)
             for result in ended:
                 if not output_in_row(result):
                     self.blobs.put(result.stdout)
@@ -234,6 +243,8 @@ class Node:
                       len(accepted), error)  # fmt: skip
             for item in accepted:
                 item.done(error)
+            with self._lock:
+                self._replay_inputs[:0] = inputs  # written with the next commit
             return False
         for item in accepted:
             item.done(None)
