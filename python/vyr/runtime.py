@@ -259,7 +259,10 @@ class Runtime:
         node remembers the task; `TaskNotEnded` before it ended."""
         from vyr.receipts.issuer import check_ended
 
-        result = self.task(task_id).result()
+        task = self.task(task_id)
+        result = task.result()
+        if result.done:  # its outcome, digests included (a snapshot may race the end)
+            result = task.wait(10.0)
         check_ended(result)
         return self.receipts.receipt(result, self.receipts.provenance(result.artifact), None)
 
