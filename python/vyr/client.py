@@ -33,6 +33,7 @@ from vyr.telemetry import propagation, wire
 from vyr.types import Artifact, Resources, State, StateBinding, TaskResult, TaskSpec
 
 if TYPE_CHECKING:
+    from vyr.receipts.node_key import NodeKey
     from vyr.telemetry.hub import Gap
     from vyr.telemetry.metrics import MetricPoint
     from vyr.telemetry.records import SpanRecord
@@ -362,6 +363,19 @@ class Client:
     def trust_remove(self, key_id: str) -> None:
         """Stops trusting a key."""
         self._call(self._stub.TrustRemove, pb.TrustRemoveRequest(key_id=key_id))
+
+    # -- receipts ---------------------------------------------------------------------------
+    def node_key(self) -> NodeKey:
+        """The daemon's receipt-signing identity (its key id and SPKI PEM public key)."""
+        from vyr.receipts.node_key import NodeKey
+
+        key = self._call(self._stub.GetNodeKey, pb.GetNodeKeyRequest())
+        return NodeKey(key.key_id, key.public_key)
+
+    def task_receipt(self, task_id: str) -> bytes:
+        """An ended task's receipt (a DSSE envelope signed by the daemon's node key)."""
+        request = pb.GetReceiptRequest(task_id=task_id)
+        return bytes(self._call(self._stub.GetReceipt, request).receipt)
 
     # -- observation ------------------------------------------------------------------------
     def stream_traces(

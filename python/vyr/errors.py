@@ -155,6 +155,14 @@ class TaskAlreadyStarted(VyrError):
     grpc_status = "FAILED_PRECONDITION"
 
 
+class TaskNotEnded(VyrError):
+    """A receipt was asked for a task that has not ended, or that never ended on this node
+    (interrupted by a restart): there is no outcome to vouch for."""
+
+    grpc_status = "FAILED_PRECONDITION"
+    hint = "wait for it first: 'vyr task wait ID'"
+
+
 class IdempotencyConflict(VyrError):
     """An idempotency key was reused with a different request than it was first used for."""
 

@@ -18,7 +18,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,11 +61,18 @@ _ADDED = (
     ("stdout", "BLOB"),
     ("stderr", "BLOB"),
     ("request_digest", "TEXT NOT NULL DEFAULT ''"),
+    # What a receipt needs and a result would otherwise lose after eviction or a restart
+    # (docs/receipts.md): the guest's args and env, determinism, and the provenance (manifest
+    # digest, signer, engine) recorded when the task ended.
+    ("args", "TEXT NOT NULL DEFAULT '[]'"),
+    ("env", "TEXT NOT NULL DEFAULT '{}'"),
+    ("deterministic", "INTEGER NOT NULL DEFAULT 0"),
+    ("provenance", "TEXT NOT NULL DEFAULT ''"),
 )
 _COLUMNS = (
     "seq, id, artifact, input_digest, bindings, resources, status, exit_code, trap_code, reason,"
     " stdout_digest, stderr_digest, phases, usage, granted, idempotency_key, stdout, stderr,"
-    " request_digest"
+    " request_digest, args, env, deterministic, provenance"
 )
 _ACCEPT = (
     "INSERT INTO tasks (id, artifact, input_digest, bindings, resources, status, granted,"
@@ -77,14 +84,18 @@ _ACCEPT = (
 )
 _END = (
     "INSERT INTO tasks (id, artifact, input_digest, bindings, resources, status, exit_code,"
-    " trap_code, reason, stdout_digest, stderr_digest, phases, usage, granted, stdout, stderr)"
+    " trap_code, reason, stdout_digest, stderr_digest, phases, usage, granted, stdout, stderr,"
+    " args, env, deterministic, provenance)"
     " VALUES (:id, :artifact, :input_digest, :bindings, '{}', :status, :exit_code, :trap_code,"
-    " :reason, :stdout_digest, :stderr_digest, :phases, :usage, :granted, :stdout, :stderr)"
+    " :reason, :stdout_digest, :stderr_digest, :phases, :usage, :granted, :stdout, :stderr,"
+    " :args, :env, :deterministic, :provenance)"
     " ON CONFLICT(id) DO UPDATE SET status = excluded.status, exit_code = excluded.exit_code,"
     " trap_code = excluded.trap_code, reason = excluded.reason,"
     " stdout_digest = excluded.stdout_digest, stderr_digest = excluded.stderr_digest,"
     " phases = excluded.phases, usage = excluded.usage, bindings = excluded.bindings,"
-    " input_digest = excluded.input_digest, stdout = excluded.stdout, stderr = excluded.stderr"
+    " input_digest = excluded.input_digest, stdout = excluded.stdout, stderr = excluded.stderr,"
+    " args = excluded.args, env = excluded.env, deterministic = excluded.deterministic,"
+    " provenance = excluded.provenance"
 )
 
 
@@ -109,6 +120,7 @@ class Entry:
     idempotency_key: str
     request_digest: str
     output_in_blobs: bool
+    provenance: str = ""  # JSON (vyr.receipts.issuer.Provenance); "" in rows from before it
 
 
 class Journal:
@@ -141,13 +153,21 @@ class Journal:
             return cursor.rowcount
 
     # -- writes -----------------------------------------------------------------------------
-    def commit(self, accepted: list[Accepted], ended: list[TaskResult]) -> None:
-        """Writes accepted tasks and ended ones in one transaction (all or nothing)."""
+    def commit(
+        self,
+        accepted: list[Accepted],
+        ended: list[TaskResult],
+        provenance: Mapping[str, str] | None = None,
+    ) -> None:
+        """Writes accepted tasks and ended ones in one transaction (all or nothing);
+        `provenance`: task id -> what its receipt needs beyond the result (JSON)."""
         with self._lock:
             self._db.execute("BEGIN")
             try:
                 self._db.executemany(_ACCEPT, [_accepted_row(item) for item in accepted])
-                self._db.executemany(_END, [_ended_row(result) for result in ended])
+                known = provenance or {}
+                rows = [_ended_row(result, known.get(result.id, "")) for result in ended]
+                self._db.executemany(_END, rows)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -220,7 +240,7 @@ def _accepted_row(item: Accepted) -> dict[str, Any]:
     }
 
 
-def _ended_row(result: TaskResult) -> dict[str, Any]:
+def _ended_row(result: TaskResult, provenance: str = "") -> dict[str, Any]:
     inline = len(result.stdout) + len(result.stderr) <= INLINE_OUTPUT_BYTES
     return {
         "id": result.id,
@@ -238,6 +258,10 @@ def _ended_row(result: TaskResult) -> dict[str, Any]:
         "granted": json.dumps(result.granted._asdict()),
         "stdout": result.stdout if inline else None,
         "stderr": result.stderr if inline else None,
+        "args": json.dumps(result.args),
+        "env": json.dumps(result.env),
+        "deterministic": int(result.deterministic),
+        "provenance": provenance,
     }
 
 
@@ -250,7 +274,7 @@ def _entry(row: tuple[Any, ...]) -> Entry:
     (
         seq, task_id, artifact, input_digest, bindings, resources, status, exit_code, trap_code,
         reason, stdout_digest, stderr_digest, phases, usage, granted, key, stdout, stderr,
-        request_digest,
+        request_digest, args, env, deterministic, provenance,
     ) = row  # fmt: skip
     ended = status in TERMINAL_STATUSES
     task = TaskResult(
@@ -269,6 +293,9 @@ def _entry(row: tuple[Any, ...]) -> Entry:
         stdout_digest=stdout_digest,
         stderr_digest=stderr_digest,
         input_digest=input_digest,
+        args=json.loads(args),
+        env=json.loads(env),
+        deterministic=bool(deterministic),
     )
     requested = json.loads(resources)
     return Entry(
@@ -278,6 +305,7 @@ def _entry(row: tuple[Any, ...]) -> Entry:
         idempotency_key=key or "",
         request_digest=request_digest,
         output_in_blobs=ended and stdout is None and bool(stdout_digest),
+        provenance=provenance,
     )
 
 

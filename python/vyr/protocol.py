@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from vyr.receipts.node_key import NodeKey
     from vyr.telemetry.hub import Gap
     from vyr.telemetry.metrics import MetricPoint
     from vyr.telemetry.records import SpanRecord
@@ -87,6 +88,8 @@ class Node(Protocol):
     def trust_add(self, public_key_text: str) -> str: ...
     def trust_list(self) -> list[tuple[str, str]]: ...
     def trust_remove(self, key_id: str) -> None: ...
+    def node_key(self) -> NodeKey: ...
+    def task_receipt(self, task_id: str) -> bytes: ...
     def stream_traces(
         self,
         task_ids: Iterable[str] = (),

@@ -17,6 +17,8 @@ from vyr.telemetry.config import export_configured
 from vyr.types import Artifact, Resources, State, StateBinding, TaskResult, TaskSpec
 
 if TYPE_CHECKING:
+    from vyr.receipts.issuer import ReceiptIssuer
+    from vyr.receipts.node_key import NodeKey
     from vyr.telemetry.hub import Gap
     from vyr.telemetry.metrics import MetricPoint
     from vyr.telemetry.observer import TaskObserver
@@ -84,6 +86,7 @@ class Runtime:
         # False: the owner consumes the ended feed itself (`next_ended`), as the daemon's
         # journal does, and hands the results to the observer; no dispatcher thread here.
         self._end_consumer = end_consumer
+        self._receipts: ReceiptIssuer | None = None
         if telemetry or (telemetry is None and export_configured()):
             self.telemetry(telemetry, streams=telemetry is True)
 
@@ -262,6 +265,36 @@ class Runtime:
     def limits(self) -> dict[str, int]:
         """The node's effective limits."""
         return dict(self._core.limits())
+
+    # -- receipts (docs/receipts.md) ----------------------------------------------------------
+    def node_key(self) -> NodeKey:
+        """This node's receipt-signing identity (`<home>/node.key`, made at first use)."""
+        return self.receipts.node_key()
+
+    def task_receipt(self, task_id: str) -> bytes:
+        """The receipt of an ended task (a DSSE envelope signed by the node key), while the
+        node remembers the task; `TaskNotEnded` before it ended."""
+        from vyr.receipts.issuer import check_ended
+
+        task = self.task(task_id)
+        result = task.result()
+        if result.done:  # its outcome, digests included (a snapshot may race the end)
+            result = task.wait(10.0)
+        check_ended(result)
+        return self.receipts.receipt(result, self.receipts.provenance(result.artifact), None)
+
+    @property
+    def receipts(self) -> ReceiptIssuer:
+        """This node's receipt issuer (made on first use: no task pays for it)."""
+        if self._receipts is None:
+            from vyr.receipts.issuer import ReceiptIssuer
+
+            engine = getattr(self._core, "engine", None)
+            facts = engine() if engine is not None else ("unknown", None)
+            self._receipts = ReceiptIssuer(
+                self.home, lambda digest: self.artifact_parts(digest)[1], facts
+            )
+        return self._receipts
 
     # -- observation ------------------------------------------------------------------------
     def telemetry(

@@ -100,7 +100,7 @@ def test_a_receipt_from_another_key_exits_1_with_a_hint(shell: Shell, receipt: P
     ("args", "says"),
     [
         (("--key", "{home}/.vyr/node.key"), "private key"),  # the private key, not the .pub
-        ((), "missing option '--key'"),
+        ((), "--node-key PUB"),
         (("--key", "{home}/.vyr/node.key.pub", "--state", "cache"), "expected NAME=DIR"),
         (("--key", "{home}/.vyr/node.key.pub", "--stdout", "missing.txt"), "does not exist"),
     ],
@@ -155,7 +155,7 @@ def test_show_and_verify_a_batched_receipt(shell: Shell, receipt: Path) -> None:
 
 def test_receipt_is_listed_in_help(shell: Shell) -> None:
     listed = shell.vyr("--help").stdout
-    assert "receipt" in listed and "Verify and show receipts" in listed
+    assert "receipt" in listed and "Verify, show and replay receipts" in listed
     assert "vyr receipt verify" in shell.vyr("receipt", "verify", "--help").stdout
 
 

@@ -111,6 +111,8 @@ def test_daemon_exports_span_tree_attributes_and_metrics(
     assert attributes["vyr.task.id"] == good.id
     assert attributes["vyr.artifact.digest"] == artifact.digest
     assert attributes["vyr.artifact.signer"] == artifact.signer
+    assert attributes["artifact.hash"] == artifact.digest.removeprefix("sha256:")
+    assert attributes["vyr.input.digest"] == good.input_digest
     assert attributes["vyr.task.status"] == "succeeded" and attributes["vyr.task.exit_code"] == 0
     assert attributes["vyr.artifact.verification"] in ("verified", "cached")
     for name in (

@@ -30,6 +30,7 @@ COMMANDS = {
     "traces": ("vyr.cli.observe", "traces"),
     "metrics": ("vyr.cli.observe", "metrics"),
     "receipt": ("vyr.cli.receipt", "receipt"),
+    "node": ("vyr.cli.node", "node"),
 }
 SUMMARIES = {
     "keygen": "Create a signing key pair (PATH and PATH.pub).",
@@ -42,7 +43,8 @@ SUMMARIES = {
     "daemon": "Serve the Control API over gRPC.",
     "traces": "Show task trace spans.",
     "metrics": "Show runtime metrics.",
-    "receipt": "Verify and show receipts (signed proof of what a task ran).",
+    "receipt": "Verify, show and replay receipts (signed proof of what a task ran).",
+    "node": "Show this node's identity (the key that signs its receipts).",
 }
 
 

@@ -1,7 +1,7 @@
 """`vyr receipt verify|show`: check and read receipts, the signed proof of what a task ran.
 
-Both work on files alone: no node, no daemon. Producing receipts (`vyr run --receipt`) and
-replaying them are the runtime's part; `vyr.receipts.replay_plan` is the seam for the latter.
+`verify` and `show` work on files alone: no node, no daemon. `replay` runs the receipt's task
+again on this node (embedded, or the daemon) and compares what it produces.
 """
 
 from __future__ import annotations
@@ -26,9 +26,15 @@ def receipt() -> None:
     "--key",
     "keys",
     multiple=True,
-    required=True,
     type=click.Path(exists=True, dir_okay=False),
     help="Public key of the signing node (SubjectPublicKeyInfo PEM); repeatable, any one may sign.",
+)
+@click.option(
+    "--node-key",
+    "node_keys",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="The node's public key file, as 'vyr node key --out FILE' writes it (same as --key).",
 )
 @click.option(
     "--stdout",
@@ -53,6 +59,7 @@ def receipt() -> None:
 def verify(
     file: str,
     keys: tuple[str, ...],
+    node_keys: tuple[str, ...],
     stdout_file: str | None,
     stderr_file: str | None,
     states: tuple[str, ...],
@@ -65,12 +72,15 @@ def verify(
 
     \b
     Example:
-      vyr receipt verify task.receipt.json --key node.pub --stdout out.txt --state cache=./cache
+      vyr receipt verify task.receipt.json --node-key node.pub --stdout out.txt --state cache=./cache
     """
     from vyr.errors import InvalidKey, UntrustedSigner
     from vyr.receipts import TrustedKeys
     from vyr.receipts import verify as verify_receipt
 
+    keys = keys + node_keys
+    if not keys:
+        raise click.UsageError("give the signing node's public key: --node-key PUB (or --key)")
     subjects: dict[str, Any] = {}
     if stdout_file is not None:
         subjects["stdout"] = Path(stdout_file)
@@ -188,3 +198,83 @@ def _log_text(log: Any) -> str:
     if log is None:
         return ""
     return f" (batched: leaf {log.log_index} of {log.tree_size}, log {log.origin})"
+
+
+@receipt.command("replay")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--bundle",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Take the artifact from this bundle ('vyr artifact export') if the node lacks it.",
+)
+@click.option(
+    "--input",
+    "input_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="The task's input, if the node home's blob store does not hold it by digest.",
+)
+@click.option(
+    "--node-key",
+    "node_keys",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Verify the receipt with this public key first (else it is replayed unverified).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def replay(
+    ctx: click.Context,
+    file: str,
+    bundle: str | None,
+    input_file: str | None,
+    node_keys: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Run receipt FILE's task again, from its content-addressed artifact and input (in the
+    node home, or from --bundle / --input), and compare every subject digest. Exits 0 only
+    when every one matches, 1 otherwise. A receipt of a run that was not deterministic is
+    replayed too, with a note: its outputs may legitimately differ.
+
+    \b
+    Example:
+      vyr receipt replay task.receipt.json --node-key node.pub --bundle app.vyrb
+    """
+    from vyr.cli._node import home_socket, open_node
+    from vyr.receipts.replay_run import replay_receipt
+
+    receipt_bytes = _read(file)
+    if node_keys:
+        from vyr.receipts import TrustedKeys
+        from vyr.receipts import verify as verify_receipt
+
+        statement = verify_receipt(receipt_bytes, TrustedKeys.from_files(node_keys)).statement
+    else:
+        from vyr.receipts import decode_receipt
+
+        statement = decode_receipt(receipt_bytes).statement()
+        click.echo("note: replaying an unverified receipt (give --node-key to check it)", err=True)
+    input_bytes = Path(input_file).read_bytes() if input_file else None
+    outcome = replay_receipt(
+        open_node(ctx),
+        statement,
+        bundle=bundle,
+        input_bytes=input_bytes,
+        home=home_socket(ctx).parent,
+    )
+    if not outcome.deterministic:
+        click.echo(
+            "note: the receipt's run was not deterministic (no --deterministic): a mismatch "
+            "may be legitimate (clocks, random)",
+            err=True,
+        )
+    if as_json:
+        print_json(outcome.to_json())
+    else:
+        for name, (expected, got) in outcome.compared.items():
+            verdict = (
+                "matches" if expected == got else f"differs: {got}, the receipt says {expected}"
+            )
+            click.echo(f"{name:<14}{verdict}")
+        click.echo(f"replayed as task {outcome.task_id}: {outcome.status}")
+    if not outcome.matches:
+        fail(f"the replay does not reproduce the receipt: {', '.join(outcome.mismatched)}")

@@ -162,8 +162,15 @@ def relay(result: Any, as_json: bool) -> None:
 @task_options
 @dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result (with output) as JSON.")
+@click.option(
+    "--receipt",
+    "receipt_file",
+    type=click.Path(dir_okay=False),
+    help="Write the task's receipt (a DSSE envelope signed by the node key) to FILE; the "
+    "input is kept in the node home by digest, so 'vyr receipt replay' can run it again.",
+)
 @click.pass_context
-def run(ctx: click.Context, /, as_json: bool, **options: Any) -> None:
+def run(ctx: click.Context, /, as_json: bool, receipt_file: str | None, **options: Any) -> None:
     """Run REF (a sha256: digest, or a module path signed with `vyr sign`) and wait.
 
     The task's stdout and stderr are relayed; the exit status is the guest's exit code.
@@ -188,8 +195,36 @@ def run(ctx: click.Context, /, as_json: bool, **options: Any) -> None:
             node, options.pop("ref"), options, embedded_states=not hasattr(node, "endpoint")
         )
         submission["state_bindings"] += prepare(node, mounts)
+        if receipt_file is not None:
+            keep_input(node, submission)
         result = node.submit_task(**submission).wait()
         write_back(node, mounts, result)
+        if receipt_file is not None:
+            write_receipt(node, result.id, receipt_file)
     except VyrError as error:
         fail(error, code=exit_code_for(error, EXIT_VYR_FAILURE, starts_task=True))
     relay(result, as_json)
+
+
+def keep_input(node: Any, submission: dict[str, Any]) -> None:
+    """Stores the task's input in the node home's blob store (a daemon's by upload, the
+    submit then naming it by digest), where a replay of its receipt finds it."""
+    data = submission["input_ref"]
+    if hasattr(node, "put_input"):
+        submission["input_ref"] = node.put_input(data)
+        return
+    from vyr.blobs import BlobStore
+
+    BlobStore(Path(node.home) / "blobs").put(data)
+
+
+def write_receipt(node: Any, task_id: str, path: str) -> None:
+    """Writes task `task_id`'s receipt to `path` (stderr says so)."""
+    from vyr.errors import InvalidArgument
+
+    receipt = node.task_receipt(task_id)
+    try:
+        Path(path).write_bytes(receipt)
+    except OSError as error:
+        raise InvalidArgument(f"cannot write the receipt to {path}: {error.strerror}") from None
+    click.echo(f"receipt: {path}", err=True)

@@ -144,3 +144,24 @@ def ls(ctx: click.Context, as_json: bool) -> None:
         for t in tasks
     ]
     print_table(rows, ["ID", "STATUS", "EXIT", "ARTIFACT", "REASON"])
+
+
+@task.command("receipt")
+@click.argument("task_id", metavar="ID")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write it to FILE instead of stdout.")
+@click.pass_context
+def receipt(ctx: click.Context, task_id: str, out: str | None) -> None:
+    """Print (or write to --out) ended task ID's receipt: a DSSE envelope signed by the node
+    key (check it with 'vyr receipt verify FILE --node-key PUB').
+
+    \b
+    Example:
+      vyr task receipt t-0193a5c1e2f4a1b2c3d4e5 --out task.receipt.json
+    """
+    from vyr.cli.run import write_receipt
+
+    node = open_daemon(ctx, _NO_TASKS)
+    if out is None:
+        click.get_binary_stream("stdout").write(node.task_receipt(task_id))
+        return
+    write_receipt(node, task_id, out)

@@ -24,6 +24,7 @@ TERMINAL_STATUSES = frozenset(
     {"succeeded", "failed", "trapped", "deadline_exceeded", "cancelled", "rejected"}
 )
 RESOURCE_NAMES = frozenset({"memory_bytes", "timeout_ms", "fuel"})
+USAGE_NAMES = frozenset({"wall_ns", "peak_memory_bytes", "fuel_used", "tier"})
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,11 @@ class RunFacts:
     resources: Mapping[str, int | None] = field(default_factory=dict)
     phases_ns: Mapping[str, int] = field(default_factory=dict)
     deterministic: bool = False
+    # What the task asked for (same names as `resources`; None: the default) and what it used:
+    # `wall_ns`, `peak_memory_bytes`, `fuel_used` (counts) and `tier` (which compiler's code
+    # ran: "baseline", "optimized", or None if the guest never started).
+    requested: Mapping[str, int | None] = field(default_factory=dict)
+    usage: Mapping[str, int | str | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _text("task_id", self.task_id)
@@ -180,6 +186,18 @@ class RunFacts:
             _integer(f"phases_ns.{name}", value)
         if not isinstance(self.deterministic, bool):
             raise InvalidArgument("deterministic must be true or false")
+        for name, value in self.requested.items():
+            if name not in RESOURCE_NAMES:
+                raise InvalidArgument(f"requested: unknown {name!r}")
+            if value is not None:
+                _integer(f"requested.{name}", value)
+        for name, value in self.usage.items():
+            if name not in USAGE_NAMES:
+                raise InvalidArgument(f"usage: unknown {name!r}")
+            if name == "tier":
+                _optional_text("usage.tier", value)
+            else:
+                _integer(f"usage.{name}", value)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> RunFacts:

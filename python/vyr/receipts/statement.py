@@ -51,6 +51,8 @@ def build_statement(facts: RunFacts) -> dict[str, Any]:
         "env": dict(facts.env),
         "bindings": [_binding(binding) for binding in facts.bindings],
         "resources": {_camel(k): v for k, v in facts.resources.items()},
+        "requestedResources": {_camel(k): v for k, v in facts.requested.items()},
+        "usage": {_camel(k): v for k, v in facts.usage.items()},
         "outcome": {
             "status": facts.status,
             "exitCode": facts.exit_code,

@@ -25,13 +25,17 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vyr.blobs import EMPTY_DIGEST, BlobStore, BlobWriter, digest_of
 from vyr.errors import IdempotencyConflict, StorageError, TaskNotFound, VyrError
 from vyr.journal import Accepted, Journal, output_in_row
+from vyr.receipts.issuer import Provenance, check_ended
 from vyr.runtime import Runtime, Task
 from vyr.types import Artifact, State, StateBinding, TaskResult, TaskSpec
+
+if TYPE_CHECKING:
+    from vyr.receipts.node_key import NodeKey
 
 log = logging.getLogger("vyr.server")
 
@@ -83,6 +87,8 @@ class Node:
         self._unrecorded: dict[str, list[RecordedCallback]] = {}
         self._recorded: OrderedDict[str, TaskResult | None] = OrderedDict()
         self._processed = 0
+        self._provenance_texts: dict[str, str] = {}  # artifact digest -> provenance JSON
+        self._replay_inputs: list[bytes] = []  # inline inputs of deterministic tasks, to store
         self._progress = threading.Condition()
         self._stopped = False
         self._observer = self.runtime.telemetry()
@@ -215,6 +221,10 @@ class Node:
                 committed(None)
 
             self._pending.append(_Pending(row, done))
+            if spec.deterministic and spec.input:
+                # Kept by digest (written by the journal loop, off the event loop), so
+                # `vyr receipt replay` of a deterministic task finds its input in the home.
+                self._replay_inputs.append(spec.input)
         self.runtime.wake_ended()
         return task.id
 
@@ -242,21 +252,42 @@ class Node:
 
     def _commit(self, accepted: list[_Pending], ended: list[TaskResult]) -> bool:
         """Commits a batch; False (accepts told of the failure) if it could not be written."""
+        with self._lock:
+            inputs, self._replay_inputs = self._replay_inputs, []
         try:
+            for data in inputs:
+                self.blobs.put(data)
             for result in ended:
                 if not output_in_row(result):
                     self.blobs.put(result.stdout)
                     self.blobs.put(result.stderr)
-            self.journal.commit([item.row for item in accepted], ended)
+            self.journal.commit([item.row for item in accepted], ended, self._provenance(ended))
         except (OSError, VyrError, Exception) as error:  # sqlite3.Error is an Exception
             log.error("journal: could not commit %d end(s), %d accept(s): %s", len(ended),
                       len(accepted), error)  # fmt: skip
             for item in accepted:
                 item.done(error)
+            with self._lock:
+                self._replay_inputs[:0] = inputs  # written with the next commit
             return False
         for item in accepted:
             item.done(None)
         return True
+
+    def _provenance(self, ended: list[TaskResult]) -> dict[str, str]:
+        """What each ended task's receipt needs beyond its result (one cached text per
+        artifact: a dict lookup per task, no signing; receipts are made on request)."""
+        known: dict[str, str] = {}
+        for result in ended:
+            text = self._provenance_texts.get(result.artifact)
+            if text is None:
+                try:
+                    text = self.runtime.receipts.provenance(result.artifact).to_json()
+                except Exception:  # e.g. a rejected task of an unknown artifact: no receipt
+                    text = ""
+                self._provenance_texts[result.artifact] = text
+            known[result.id] = text
+        return known
 
     def _announce(self, results: list[TaskResult]) -> None:
         """After the commit: wake the waiters, remember the results, feed telemetry."""
@@ -359,6 +390,27 @@ class Node:
                 self._await_recorded(entry.task.id)  # list an end only once it is durable
             listed.append(result)
         return listed, last, more
+
+    # -- receipts (docs/receipts.md) --------------------------------------------------------
+    def node_key(self) -> NodeKey:
+        """The node's receipt-signing identity."""
+        return self.runtime.node_key()
+
+    def task_receipt(self, task_id: str) -> bytes:
+        """An ended task's receipt, built from its journal row (so the same bytes before and
+        after a restart, for as long as the journal keeps the task)."""
+        live = self._live(task_id)
+        if live is not None:
+            # Only "has it ended?" here: a snapshot taken as the task ends may say so before it
+            # carries the digests; the journal row the receipt is built from always has them.
+            if not live.result().done:
+                check_ended(live.result())
+            self._await_recorded(task_id)
+        entry = self.journal.get(task_id)
+        if entry is None:
+            raise TaskNotFound(f"unknown task {task_id}")
+        issuer = self.runtime.receipts
+        return issuer.receipt(entry.task, Provenance.from_json(entry.provenance), entry.resources)
 
     def cancel(self, task_id: str) -> bool:
         """Cancels a live task; False if it had ended (in memory or only in the journal)."""

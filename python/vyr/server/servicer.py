@@ -226,6 +226,15 @@ class ControlServicer(pb_grpc.ControlServicer):
         await asyncio.to_thread(self.node.trust_remove, request.key_id)
         return pb.TrustRemoveResponse()
 
+    # -- receipts ---------------------------------------------------------------------------
+    async def GetNodeKey(self, request: pb.GetNodeKeyRequest, context: Context) -> pb.NodeKey:
+        key = await asyncio.to_thread(self.node.node_key)
+        return pb.NodeKey(key_id=key.key_id, public_key=key.public_key)
+
+    async def GetReceipt(self, request: pb.GetReceiptRequest, context: Context) -> pb.Receipt:
+        receipt = await asyncio.to_thread(self.node.task_receipt, request.task_id)
+        return pb.Receipt(receipt=receipt)
+
     # -- observation (server/observe.py) -------------------------------------------------------
     async def StreamTraces(
         self, request: pb.TraceFilter, context: Context

@@ -111,6 +111,12 @@ def task_attributes(result: TaskResult, signer: str) -> dict[str, AttributeValue
         "vyr.usage.fuel_used": int(usage.fuel_used or 0),
         "vyr.task.cold": bool(usage.cold),
     }
+    # Provenance (issue 12): which signed code ran on which input. `artifact.hash` is the
+    # OpenTelemetry artifact convention's attribute (the full hash, hex); the input has none.
+    if result.artifact.startswith("sha256:"):
+        attributes["artifact.hash"] = result.artifact.removeprefix("sha256:")
+    if result.input_digest:
+        attributes["vyr.input.digest"] = result.input_digest
     if signer:
         attributes["vyr.artifact.signer"] = signer
     for name in ("memory_bytes", "timeout_ms", "fuel"):

@@ -84,11 +84,16 @@ impl Compiler {
     }
 }
 
+/// The wasmtime release VYR is built with (Cargo.lock pins it; a test checks the two agree).
+/// Receipts name it: it is part of what ran a task.
+pub const WASMTIME_VERSION: &str = "48.0.8";
+
 /// The node's engines (optimising and baseline), shared by all tasks.
 pub struct WasmEngine {
     optimizing: Compiler,
     baseline: Compiler,
     cache_dir: PathBuf,
+    fingerprint: String,
 }
 
 impl WasmEngine {
@@ -96,9 +101,16 @@ impl WasmEngine {
     pub fn new(cache_root: PathBuf, settings: EngineSettings) -> Result<Self> {
         let optimizing = Compiler::new(&config(settings, Strategy::Cranelift))?;
         let baseline = Compiler::new(&config(settings, Strategy::Winch))?;
-        let cache_dir = cache_root.join(fingerprint(&optimizing.engine));
+        let fingerprint = fingerprint(&optimizing.engine);
+        let cache_dir = cache_root.join(&fingerprint);
         ensure_private_dir(&cache_dir)?;
-        Ok(WasmEngine { optimizing, baseline, cache_dir })
+        Ok(WasmEngine { optimizing, baseline, cache_dir, fingerprint })
+    }
+
+    /// The optimising engine's fingerprint: its wasmtime build and configuration, as one hex
+    /// name (that of its compiled-code cache directory). Receipts record it.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     /// The wasmtime engines (for epoch ticks).
@@ -216,4 +228,22 @@ fn fingerprint(engine: &Engine) -> String {
     let mut hasher = Sha256Hasher(Sha256::new());
     std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut hasher);
     hex::encode(&hasher.0.finalize()[..16])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WASMTIME_VERSION;
+
+    #[test]
+    fn wasmtime_version_is_the_locked_one() {
+        let lock =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.lock")).expect("Cargo.lock");
+        let locked = lock
+            .split("[[package]]")
+            .find(|package| package.contains("\nname = \"wasmtime\"\n"))
+            .and_then(|package| package.lines().find_map(|line| line.strip_prefix("version = \"")))
+            .map(|version| version.trim_end_matches('"'))
+            .expect("wasmtime in Cargo.lock");
+        assert_eq!(WASMTIME_VERSION, locked);
+    }
 }

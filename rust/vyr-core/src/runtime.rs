@@ -125,6 +125,11 @@ impl Runtime {
         &self.shared.trust
     }
 
+    /// The engine's fingerprint (`WasmEngine::fingerprint`), for receipts.
+    pub fn engine_fingerprint(&self) -> &str {
+        self.shared.engine.fingerprint()
+    }
+
     /// The node's limits.
     pub fn limits(&self) -> &NodeLimits {
         &self.shared.config.limits

@@ -240,6 +240,11 @@ impl PyRuntime {
         self.inner.trust().remove(&id).map_err(to_py)
     }
 
+    /// What ran the node's tasks: (wasmtime version, engine fingerprint).
+    fn engine(&self) -> (&'static str, String) {
+        (vyr_core::engine::WASMTIME_VERSION, self.inner.engine_fingerprint().to_owned())
+    }
+
     /// The node's effective limits.
     fn limits<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let limits = self.inner.limits();

@@ -496,3 +496,27 @@ class MetricPoint(_message.Message):
     cursor: int
     gap: Gap
     def __init__(self, name: _Optional[str] = ..., value: _Optional[float] = ..., unix_nanos: _Optional[int] = ..., attributes: _Optional[_Mapping[str, str]] = ..., kind: _Optional[str] = ..., count: _Optional[int] = ..., sum: _Optional[float] = ..., min: _Optional[float] = ..., max: _Optional[float] = ..., cursor: _Optional[int] = ..., gap: _Optional[_Union[Gap, _Mapping]] = ...) -> None: ...
+
+class GetNodeKeyRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class NodeKey(_message.Message):
+    __slots__ = ("key_id", "public_key")
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    public_key: str
+    def __init__(self, key_id: _Optional[str] = ..., public_key: _Optional[str] = ...) -> None: ...
+
+class GetReceiptRequest(_message.Message):
+    __slots__ = ("task_id",)
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    def __init__(self, task_id: _Optional[str] = ...) -> None: ...
+
+class Receipt(_message.Message):
+    __slots__ = ("receipt",)
+    RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    receipt: bytes
+    def __init__(self, receipt: _Optional[bytes] = ...) -> None: ...

@@ -119,6 +119,16 @@ class ControlStub:
                 request_serializer=vyr_dot_api_dot_v0_dot_control__pb2.TrustRemoveRequest.SerializeToString,
                 response_deserializer=vyr_dot_api_dot_v0_dot_control__pb2.TrustRemoveResponse.FromString,
                 _registered_method=True)
+        self.GetNodeKey = channel.unary_unary(
+                '/vyr.api.v0.Control/GetNodeKey',
+                request_serializer=vyr_dot_api_dot_v0_dot_control__pb2.GetNodeKeyRequest.SerializeToString,
+                response_deserializer=vyr_dot_api_dot_v0_dot_control__pb2.NodeKey.FromString,
+                _registered_method=True)
+        self.GetReceipt = channel.unary_unary(
+                '/vyr.api.v0.Control/GetReceipt',
+                request_serializer=vyr_dot_api_dot_v0_dot_control__pb2.GetReceiptRequest.SerializeToString,
+                response_deserializer=vyr_dot_api_dot_v0_dot_control__pb2.Receipt.FromString,
+                _registered_method=True)
 
 
 class ControlServicer:
@@ -247,6 +257,20 @@ class ControlServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetNodeKey(self, request, context):
+        """v0 additions (receipts, docs/receipts.md): the key that signs this node's receipts, and
+        an ended task's receipt (FAILED_PRECONDITION / TaskNotEnded before it ended).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetReceipt(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ControlServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -334,6 +358,16 @@ def add_ControlServicer_to_server(servicer, server):
                     servicer.TrustRemove,
                     request_deserializer=vyr_dot_api_dot_v0_dot_control__pb2.TrustRemoveRequest.FromString,
                     response_serializer=vyr_dot_api_dot_v0_dot_control__pb2.TrustRemoveResponse.SerializeToString,
+            ),
+            'GetNodeKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetNodeKey,
+                    request_deserializer=vyr_dot_api_dot_v0_dot_control__pb2.GetNodeKeyRequest.FromString,
+                    response_serializer=vyr_dot_api_dot_v0_dot_control__pb2.NodeKey.SerializeToString,
+            ),
+            'GetReceipt': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReceipt,
+                    request_deserializer=vyr_dot_api_dot_v0_dot_control__pb2.GetReceiptRequest.FromString,
+                    response_serializer=vyr_dot_api_dot_v0_dot_control__pb2.Receipt.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -795,6 +829,60 @@ class Control:
             '/vyr.api.v0.Control/TrustRemove',
             vyr_dot_api_dot_v0_dot_control__pb2.TrustRemoveRequest.SerializeToString,
             vyr_dot_api_dot_v0_dot_control__pb2.TrustRemoveResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetNodeKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vyr.api.v0.Control/GetNodeKey',
+            vyr_dot_api_dot_v0_dot_control__pb2.GetNodeKeyRequest.SerializeToString,
+            vyr_dot_api_dot_v0_dot_control__pb2.NodeKey.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReceipt(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vyr.api.v0.Control/GetReceipt',
+            vyr_dot_api_dot_v0_dot_control__pb2.GetReceiptRequest.SerializeToString,
+            vyr_dot_api_dot_v0_dot_control__pb2.Receipt.FromString,
             options,
             channel_credentials,
             insecure,
