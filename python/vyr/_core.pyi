@@ -19,6 +19,10 @@ __all__ = [
     "manifest_json",
     "sign",
     "verify",
+    "tree_digest",
+    "pack_tar",
+    "unpack_tar",
+    "write_back",
     "__version__",
 ]
 
@@ -48,7 +52,7 @@ def unpack_tar(
     archive: str | PathLike[str],
     into_dir: str | PathLike[str],
     max_bytes: int,
-    max_files: int = 100000,
+    max_files: int = ...,
 ) -> dict[str, int]: ...
 def write_back(from_dir: str | PathLike[str], host_dir: str | PathLike[str]) -> None: ...
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -162,6 +163,7 @@ def receipt(ctx: click.Context, task_id: str, out: str | None) -> None:
 
     node = open_daemon(ctx, _NO_TASKS)
     if out is None:
-        click.get_binary_stream("stdout").write(node.task_receipt(task_id))
+        sys.stdout.buffer.write(node.task_receipt(task_id))
+        sys.stdout.buffer.flush()
         return
     write_receipt(node, task_id, out)

@@ -191,13 +191,13 @@ class RunFacts:
                 raise InvalidArgument(f"requested: unknown {name!r}")
             if value is not None:
                 _integer(f"requested.{name}", value)
-        for name, value in self.usage.items():
+        for name, used in self.usage.items():
             if name not in USAGE_NAMES:
                 raise InvalidArgument(f"usage: unknown {name!r}")
             if name == "tier":
-                _optional_text("usage.tier", value)
+                _optional_text("usage.tier", used)
             else:
-                _integer(f"usage.{name}", value)
+                _integer(f"usage.{name}", used)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> RunFacts:
