@@ -220,6 +220,14 @@ def _log_text(log: Any) -> str:
     type=click.Path(exists=True, dir_okay=False),
     help="Verify the receipt with this public key first (else it is replayed unverified).",
 )
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    metavar="NAME=DIR",
+    help="The content bound state NAME held before the run: a directory whose tree digest "
+    "is the receipt's (repeatable; one per state the task had bound).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def replay(
@@ -228,6 +236,7 @@ def replay(
     bundle: str | None,
     input_file: str | None,
     node_keys: tuple[str, ...],
+    states: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Run receipt FILE's task again, from its content-addressed artifact and input (in the
@@ -260,6 +269,7 @@ def replay(
         bundle=bundle,
         input_bytes=input_bytes,
         home=home_socket(ctx).parent,
+        states=dict(_state_option(item) for item in states),
     )
     if not outcome.deterministic:
         click.echo(
