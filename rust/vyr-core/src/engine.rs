@@ -9,7 +9,8 @@
 //! right after a put runs Winch's code to its end (about 1.5x slower on CPU-bound work here).
 
 use std::hash::Hasher;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
@@ -20,7 +21,7 @@ use wasmtime::{
 
 use crate::artifact::VerifiedArtifact;
 use crate::error::{Result, VyrError};
-use crate::fsutil::{ensure_private_dir, write_atomic};
+use crate::fsutil::{ensure_private_dir, remove_stale_temp_files, write_atomic, WRITE_PREFIX};
 use crate::limits::TaskCtx;
 
 /// Engine settings that shape the instance pool.
@@ -98,6 +99,7 @@ impl WasmEngine {
         let baseline = Compiler::new(&config(settings, Strategy::Winch))?;
         let cache_dir = cache_root.join(fingerprint(&optimizing.engine));
         ensure_private_dir(&cache_dir)?;
+        remove_cache_leftovers(&cache_root);
         Ok(WasmEngine { optimizing, baseline, cache_dir })
     }
 
@@ -152,6 +154,18 @@ impl WasmEngine {
         // directory private to the node's owner; the engine fingerprint in the path keeps a
         // different wasmtime build or configuration from reading them.
         unsafe { Module::deserialize_file(&self.optimizing.engine, &path) }.ok()
+    }
+}
+
+/// Removes the temp files a writer killed half-way left in every engine's cache directory
+/// (an older engine's too: nothing else would ever clean it).
+fn remove_cache_leftovers(cache_root: &Path) {
+    let started = SystemTime::now();
+    let Ok(entries) = std::fs::read_dir(cache_root) else { return };
+    for entry in entries.flatten() {
+        if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+            remove_stale_temp_files(&entry.path(), WRITE_PREFIX, started);
+        }
     }
 }
 
