@@ -104,6 +104,8 @@ impl WasmEngine {
     pub fn new(cache_root: PathBuf, settings: EngineSettings) -> Result<Self> {
         let optimizing = Compiler::new(&config(settings, Strategy::Cranelift))?;
         let baseline = Compiler::new(&config(settings, Strategy::Winch))?;
+        // wasmtime installed its trap handlers with the first engine: remember them.
+        crate::signals::record_wasmtime_handlers();
         let fingerprint = fingerprint(&optimizing.engine);
         let cache_dir = cache_root.join(&fingerprint);
         ensure_private_dir(&cache_dir)?;
