@@ -51,9 +51,14 @@ class BlobStore:
         path = self._path(digest)
         if not path.exists():
             temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-            with open(temporary, "wb") as handle:
-                handle.write(data)
-            os.replace(temporary, path)
+            try:
+                with open(temporary, "wb") as handle:
+                    handle.write(data)
+                os.replace(temporary, path)
+            except BaseException:
+                # A full disk (ENOSPC) or an I/O error must not leave the half-written file.
+                temporary.unlink(missing_ok=True)
+                raise
         if len(self._known) >= _KNOWN_LIMIT:
             self._known.clear()
         self._known.add(digest)
