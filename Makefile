@@ -90,7 +90,7 @@ bench-deps: $(VENV)/.deps ## install what the comparison needs (apt packages, ma
 	$(PY) scripts/install_deps.py --only-extras bench
 
 bench: build workloads/build/.stamp bench-deps ## micro-benchmarks + container comparison (full, ~10 min)
-	$(PY) -m pytest benchmarks --ignore=benchmarks/compare -p no:faulthandler --benchmark-only --benchmark-json=docs/data/bench-raw.json
+	$(PY) -m pytest benchmarks --ignore=benchmarks/compare --benchmark-only --benchmark-json=docs/data/bench-raw.json
 	[ ! -f docs/data/benchmarks.json ] || cp docs/data/benchmarks.json docs/data/benchmarks-previous.json
 	$(PY) -m pytest benchmarks/compare -q -p no:cacheprovider --compare-profile full --compare-json docs/data/benchmarks.json
 	$(PY) -m benchmarks.report  # docs/benchmarks.md: the micro-benchmarks, then the comparison

@@ -23,7 +23,7 @@ DAEMON_COMMAND = (
 REPRODUCE = """\
 ```sh
 make bench   # the two commands below, then the container comparison (benchmarks/compare)
-.venv/bin/python -m pytest benchmarks --ignore=benchmarks/compare -p no:faulthandler \\
+.venv/bin/python -m pytest benchmarks --ignore=benchmarks/compare \\
     --benchmark-only --benchmark-json=docs/data/bench-raw.json
 .venv/bin/python -m benchmarks.report
 ```

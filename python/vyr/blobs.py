@@ -11,12 +11,17 @@ import hashlib
 import os
 import re
 import threading
+import time
 from pathlib import Path
 
 from vyr.errors import BlobNotFound, DigestMismatch, InputTooLarge, InvalidDigest
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _KNOWN_LIMIT = 65536  # digests remembered as stored, so a repeated output costs no stat call
+# `.<hex>.<pid>.<thread>.tmp`: the temp name `put` writes before its rename.
+_TEMPORARY = re.compile(r"\.[0-9a-f]{64}\.(?P<pid>[0-9]+)\.[0-9]+\.tmp")
+# A live writer renames its temp file within this; an older one's pid was reused after a kill.
+_STALE_AFTER_S = 60.0
 EMPTY_DIGEST = "sha256:" + hashlib.sha256(b"").hexdigest()
 
 
@@ -34,6 +39,7 @@ class BlobStore:
         self._known: set[str] = set()
         for directory in (self.root.parent, self.root):
             os.chmod(directory, 0o700)  # inputs and outputs are the users' data
+        self._remove_leftovers()
 
     def put(self, data: bytes, expected_digest: str | None = None) -> str:
         """Stores `data` (idempotent); checks `expected_digest` when given; returns the digest."""
@@ -45,9 +51,14 @@ class BlobStore:
         path = self._path(digest)
         if not path.exists():
             temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-            with open(temporary, "wb") as handle:
-                handle.write(data)
-            os.replace(temporary, path)
+            try:
+                with open(temporary, "wb") as handle:
+                    handle.write(data)
+                os.replace(temporary, path)
+            except BaseException:
+                # A full disk (ENOSPC) or an I/O error must not leave the half-written file.
+                temporary.unlink(missing_ok=True)
+                raise
         if len(self._known) >= _KNOWN_LIMIT:
             self._known.clear()
         self._known.add(digest)
@@ -82,6 +93,22 @@ class BlobStore:
             return self._path(digest).read_bytes()
         except FileNotFoundError:
             raise BlobNotFound(f"no blob {digest} on this node") from None
+
+    def _remove_leftovers(self) -> None:
+        """Removes the temp files of writes a kill -9 cut short: their writer process is gone,
+        or they were last written a minute or more before this store was opened."""
+        stale_before = time.time() - _STALE_AFTER_S
+        with os.scandir(self.root) as entries:
+            for entry in entries:
+                found = _TEMPORARY.fullmatch(entry.name)
+                if found is None:
+                    continue
+                try:
+                    if _process_alive(int(found["pid"])) and entry.stat().st_mtime > stale_before:
+                        continue  # another process on this home is writing it now
+                    os.unlink(entry.path)
+                except OSError:
+                    continue  # gone already, or not ours to remove: tried again next start
 
     def _path(self, digest: str) -> Path:
         if not _DIGEST.fullmatch(digest):
@@ -128,3 +155,13 @@ class BlobWriter:
         """Discards the upload."""
         self._handle.close()
         self._temporary.unlink(missing_ok=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return False  # no such process (or no such pid at all)
+    except PermissionError:
+        return True  # it exists, as another user
+    return True

@@ -125,7 +125,9 @@ def read_bundle(path: str | os.PathLike[str]) -> list[BundledArtifact]:
     """Reads and checks a bundle; raises `InvalidBundle` naming what is wrong."""
     path = Path(path)
     try:
-        tar = tarfile.open(path, mode="r:*")
+        # "r:", not "r:*": a bundle is never compressed, and decompressing first would let a
+        # half-MiB gzip bomb cost gigabytes of inflating before any check could refuse it.
+        tar = tarfile.open(path, mode="r:")
     except FileNotFoundError:
         raise InvalidBundle(f"bundle {path} does not exist") from None
     except (tarfile.TarError, OSError, EOFError) as error:
@@ -284,7 +286,7 @@ def _what_it_is(path: Path, error: BaseException) -> str:
     if head.startswith(b"\0asm"):
         return "a WebAssembly module"
     if head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ")):
-        return "compressed data, but not a compressed tar archive"
+        return "compressed data (a bundle is an uncompressed tar archive; it is not inflated)"
     return "not a tar archive"
 
 

@@ -13,8 +13,6 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from harness.daemon import Daemon, start_daemon
 
 TRAPS = {"trap_unreachable": "unreachable_code_reached", "stack_overflow": "stack_overflow"}
@@ -84,19 +82,12 @@ def test_embedded_trap_is_a_trap_with_faulthandler_enabled_before_the_node(
     _run_embedded("before", tmp_path, key, hostile_guests, sign_copy)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13 item 1: a trap after faulthandler.enable() kills the embedded host",
-)
 def test_embedded_trap_survives_faulthandler_enabled_after_the_node(
     tmp_path: Path, key: Path, hostile_guests: dict[str, Path], sign_copy: Callable[[Path], Path]
 ) -> None:
     _run_embedded("after", tmp_path, key, hostile_guests, sign_copy)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 13 item 1: a trap after faulthandler.enable() kills the daemon"
-)
 def test_daemon_trap_survives_faulthandler_enabled_after_the_node(
     tmp_path: Path,
     key: Path,

@@ -164,9 +164,6 @@ def test_a_certificate_verify_failure_says_so(tmp_path: Path, daemons: list[Daem
     assert "certificate" in told, told
 
 
-@pytest.mark.xfail(
-    strict=True, reason=ITEM_9 + "externref modules are refused with a 'gc types' message"
-)
 def test_an_externref_module_is_refused_naming_reference_types(
     node: Any, hostile_guests: dict[str, Path], sign_copy: Callable[[Path], Path]
 ) -> None:
@@ -198,7 +195,6 @@ def _gzip_bomb(path: Path) -> Path:
     return path
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM_9 + "a gzip bomb bundle takes seconds to refuse")
 def test_a_gzip_bomb_bundle_is_refused_quickly(tmp_path: Path) -> None:
     from vyr.bundle import read_bundle
     from vyr.errors import InvalidBundle

@@ -2,8 +2,10 @@
 
 A write killed half-way leaves `blobs/sha256/.<hex>.<pid>.<thread>.tmp` (blob store) or
 `cache/compiled/<engine>/.write-<pid>-<random>` (compiled cache, via `fsutil::write_atomic`);
-today nothing ever removes them. The leftovers are planted with the names those writers use and
-the pid of a process that no longer exists, as a kill -9 leaves them. The artifact store's
+they used to stay for good. Now the blob store and the engine remove, when they open, those
+whose writer process is gone (or that are a minute older than the start). The leftovers are
+planted with the names those writers use and the pid of a process that no longer exists, as a
+kill -9 leaves them. The artifact store's
 `.put-*` directories are already removed at start: kept as the control.
 """
 
@@ -17,8 +19,6 @@ import pytest
 
 from harness.daemon import Daemon, start_daemon
 from harness.guests import Signed, sign_guests
-
-ITEM_8 = "issue 13 item 8: kill -9 leftovers (.tmp blobs, .write-* cache files) are never removed"
 
 
 def _dead_pid() -> int:
@@ -59,7 +59,6 @@ def _plant(home: Path) -> dict[str, Path]:
     return leftovers
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM_8)
 def test_daemon_start_removes_temp_files_a_kill_left(
     used_home: tuple[Path, Signed], daemons: list[Daemon]
 ) -> None:
@@ -72,7 +71,6 @@ def test_daemon_start_removes_temp_files_a_kill_left(
     assert left == [], f"still there after a restart: {left}"
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM_8)
 def test_embedded_start_removes_compiled_cache_temp_files(used_home: tuple[Path, Signed]) -> None:
     from vyr.runtime import Runtime
 

@@ -9,7 +9,8 @@
 //! right after a put runs Winch's code to its end (about 1.5x slower on CPU-bound work here).
 
 use std::hash::Hasher;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
@@ -20,7 +21,7 @@ use wasmtime::{
 
 use crate::artifact::VerifiedArtifact;
 use crate::error::{Result, VyrError};
-use crate::fsutil::{ensure_private_dir, write_atomic};
+use crate::fsutil::{ensure_private_dir, remove_stale_temp_files, write_atomic, WRITE_PREFIX};
 use crate::limits::TaskCtx;
 
 /// Engine settings that shape the instance pool.
@@ -93,17 +94,26 @@ pub struct WasmEngine {
     optimizing: Compiler,
     baseline: Compiler,
     cache_dir: PathBuf,
+    /// [`fingerprint`] of the optimising engine, which names `cache_dir` and is sealed in.
     fingerprint: String,
 }
+
+/// Ends every compiled-cache file, after its seal (the file is `code || seal || magic`): a
+/// trailer, so the code keeps its offsets and the file stays an ELF object one can inspect.
+const SEAL_MAGIC: &[u8] = b"VYRSEAL1";
+const SEAL_BYTES: usize = 32;
 
 impl WasmEngine {
     /// Builds the engines. `cache_root/<fingerprint>/` holds optimised compiled code.
     pub fn new(cache_root: PathBuf, settings: EngineSettings) -> Result<Self> {
         let optimizing = Compiler::new(&config(settings, Strategy::Cranelift))?;
         let baseline = Compiler::new(&config(settings, Strategy::Winch))?;
+        // wasmtime installed its trap handlers with the first engine: remember them.
+        crate::signals::record_wasmtime_handlers();
         let fingerprint = fingerprint(&optimizing.engine);
         let cache_dir = cache_root.join(&fingerprint);
         ensure_private_dir(&cache_dir)?;
+        remove_cache_leftovers(&cache_root);
         Ok(WasmEngine { optimizing, baseline, cache_dir, fingerprint })
     }
 
@@ -141,9 +151,11 @@ impl WasmEngine {
 
     /// Compiles an artifact with Cranelift and stores the code in the disk cache.
     pub fn optimize(&self, artifact: &VerifiedArtifact) -> Result<Prepared> {
-        let module = Module::from_binary(&self.optimizing.engine, &artifact.module)
-            .map_err(|e| VyrError::InvalidModule(format!("does not compile: {e:#}")))?;
-        if let Ok(bytes) = module.serialize() {
+        let module = Module::from_binary(&self.optimizing.engine, &artifact.module).map_err(compile_error)?;
+        if let Ok(mut bytes) = module.serialize() {
+            let seal = self.seal(artifact, &bytes);
+            bytes.extend_from_slice(&seal);
+            bytes.extend_from_slice(SEAL_MAGIC);
             // The cache is an optimisation: failing to write it must not fail the task.
             let _ = write_atomic(&self.cache_path(artifact), &bytes, 0o600);
         }
@@ -154,17 +166,62 @@ impl WasmEngine {
         self.cache_dir.join(format!("{}.cwasm", artifact.digest.hex()))
     }
 
+    /// The seal that binds a cache file's code to its source and engine: sha256 over the
+    /// artifact digest, the engine fingerprint and the code.
+    fn seal(&self, artifact: &VerifiedArtifact, code: &[u8]) -> [u8; SEAL_BYTES] {
+        let mut hasher = Sha256::new();
+        hasher.update(SEAL_MAGIC);
+        hasher.update(artifact.digest.hex().as_bytes());
+        hasher.update(self.fingerprint.as_bytes());
+        hasher.update(code);
+        hasher.finalize().into()
+    }
+
+    /// The artifact's optimised code from the disk cache, if a file is there and its seal
+    /// matches. A file that fails the check (a flipped byte, another artifact's code, a torn or
+    /// foreign file) is not loaded: the caller compiles again and the optimiser replaces the
+    /// file atomically. (Not removed here: another process on this home may have just renamed
+    /// a good one into place, and a reader never sees the name missing.)
     fn cached(&self, artifact: &VerifiedArtifact) -> Option<Module> {
-        let path = self.cache_path(artifact);
-        if !path.is_file() {
+        let bytes = std::fs::read(self.cache_path(artifact)).ok()?;
+        let (code, seal) = bytes
+            .strip_suffix(SEAL_MAGIC)?
+            .split_at_checked(bytes.len().checked_sub(SEAL_MAGIC.len() + SEAL_BYTES)?)?;
+        if seal != self.seal(artifact, code).as_slice() {
             return None;
         }
-        // SAFETY: files in the cache directory are written only by `optimize`, from
-        // `Module::serialize` of a module compiled from verified bytes, atomically, in a
-        // directory private to the node's owner; the engine fingerprint in the path keeps a
-        // different wasmtime build or configuration from reading them.
-        unsafe { Module::deserialize_file(&self.optimizing.engine, &path) }.ok()
+        // SAFETY: the seal checked above shows these are the bytes `optimize` wrote for this
+        // artifact with this engine: `Module::serialize` of a module compiled from verified
+        // bytes by this engine's configuration and wasmtime build (the fingerprint).
+        unsafe { Module::deserialize(&self.optimizing.engine, code) }.ok()
     }
+}
+
+/// Removes the temp files a writer killed half-way left in every engine's cache directory
+/// (an older engine's too: nothing else would ever clean it).
+fn remove_cache_leftovers(cache_root: &Path) {
+    let started = SystemTime::now();
+    let Ok(entries) = std::fs::read_dir(cache_root) else { return };
+    for entry in entries.flatten() {
+        if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+            remove_stale_temp_files(&entry.path(), WRITE_PREFIX, started);
+        }
+    }
+}
+
+/// A module Cranelift cannot compile. wasmparser files externref under its "gc types" feature
+/// (an externref needs a GC heap, which these engines are built without): name what the
+/// author wrote instead of the GC proposal, which the module may not use at all.
+fn compile_error(error: wasmtime::Error) -> VyrError {
+    let text = format!("{error:#}");
+    if text.contains("gc types are disallowed") {
+        return VyrError::InvalidModule(
+            "uses reference types (an externref or other GC-managed reference), which VYR does not \
+             support: its engines have no garbage-collected heap"
+                .into(),
+        );
+    }
+    VyrError::InvalidModule(format!("does not compile: {text}"))
 }
 
 fn check_command_exports(module: &Module) -> Result<()> {

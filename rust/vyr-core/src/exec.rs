@@ -75,6 +75,9 @@ enum Stopped {
 
 /// Runs `_start` to completion, trap, deadline or cancel. Never panics on guest behaviour.
 pub async fn execute(pre: &InstancePre<TaskCtx>, spec: ExecSpec, cancel: Arc<CancelToken>) -> ExecReport {
+    // A fault handler the host installed since the last task must not sit in front of
+    // wasmtime's: a guest trap would then kill the process.
+    crate::signals::guard();
     let deadline = Instant::now() + Duration::from_millis(spec.granted.timeout_ms);
     let stdout = CappedPipe::new("stdout", spec.stdout_cap);
     let stderr = CappedPipe::new("stderr", spec.stderr_cap);

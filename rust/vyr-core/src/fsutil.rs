@@ -5,6 +5,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use crate::error::{Result, VyrError};
 
@@ -15,16 +16,48 @@ pub fn temp_name(prefix: &str) -> String {
     format!(".{prefix}-{}-{}", std::process::id(), hex::encode(random))
 }
 
+/// How long a temp file of a writer that is still alive may sit unchanged before it counts as
+/// left over: the pid may have been reused since a `kill -9`, and no live writer goes this long
+/// between its last write and its rename.
+const STALE_AFTER: Duration = Duration::from_secs(60);
+
+/// Removes files `.<prefix>-<pid>-<random>` in `dir` that a writer killed half-way left: those
+/// whose writer process is gone, or that were last changed a minute or more before `started`
+/// (the node's start). A concurrent writer's fresh file is kept. Best effort: a file that
+/// cannot be removed stays and is tried again at the next start.
+pub fn remove_stale_temp_files(dir: &Path, prefix: &str, started: SystemTime) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    let marker = format!(".{prefix}-");
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|name| name.strip_prefix(&marker)) else { continue };
+        let Some(pid) = rest.split('-').next().and_then(|pid| pid.parse::<u32>().ok()) else { continue };
+        let Ok(meta) = entry.metadata() else { continue };
+        let stale = meta.modified().is_ok_and(|changed| changed + STALE_AFTER <= started);
+        if meta.is_file() && (stale || !process_alive(pid)) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Whether process `pid` exists (from /proc; without /proc, assume it does).
+pub fn process_alive(pid: u32) -> bool {
+    pid == std::process::id() || !Path::new("/proc/self").exists() || Path::new("/proc").join(pid.to_string()).exists()
+}
+
 /// Fills `buffer` from the OS CSPRNG.
 pub fn fill_random(buffer: &mut [u8]) {
     use rand_core::RngCore;
     rand_core::OsRng.fill_bytes(buffer);
 }
 
+/// The prefix of [`write_atomic`]'s temp files.
+pub const WRITE_PREFIX: &str = "write";
+
 /// Writes `bytes` to `path` atomically: temp file, fsync, rename, fsync the directory.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     let dir = parent(path)?;
-    let temp = dir.join(temp_name("write"));
+    let temp = dir.join(temp_name(WRITE_PREFIX));
     let result = (|| {
         write_synced(&temp, bytes, mode)?;
         fs::rename(&temp, path).map_err(|e| VyrError::io(path, e))?;
@@ -119,5 +152,29 @@ fn make_writable(dir: &Path) {
         for entry in entries.flatten() {
             make_writable(&entry.path());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leftovers_of_dead_writers_go_and_fresh_files_of_live_ones_stay() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut child = std::process::Command::new("true").spawn().expect("spawn");
+        let dead = child.id();
+        child.wait().expect("wait");
+        let dead_file = dir.path().join(format!(".write-{dead}-00"));
+        let live_file = dir.path().join(format!(".write-{}-00", std::process::id()));
+        let other = dir.path().join("kept.cwasm");
+        for path in [&dead_file, &live_file, &other] {
+            fs::write(path, b"x").expect("write");
+        }
+        remove_stale_temp_files(dir.path(), WRITE_PREFIX, SystemTime::now());
+        assert!(!dead_file.exists() && live_file.exists() && other.exists());
+        // A minute later even a live pid's file is a leftover (a pid reused after a kill).
+        remove_stale_temp_files(dir.path(), WRITE_PREFIX, SystemTime::now() + STALE_AFTER);
+        assert!(!live_file.exists() && other.exists());
     }
 }

@@ -24,6 +24,7 @@ pub mod outcome;
 pub mod output;
 pub mod resources;
 pub mod runtime;
+pub mod signals;
 pub mod signing;
 pub mod spec;
 pub mod state;
