@@ -33,7 +33,7 @@ from workloads.collector import decode as decoder
 pytestmark = pytest.mark.timeout(900)
 
 WORKLOADS = Path(__file__).resolve().parents[2] / "workloads"
-GUESTS = ("hello", "event-transform", "collector", "anomaly", "state-file")
+GUESTS = ("hello", "event-transform", "collector", "anomaly", "state-file", "textstats")
 
 
 def _build(out: Path) -> dict[str, str]:
