@@ -65,7 +65,7 @@ def replay_across(
                     input_bytes=inputs.events if row["workload"] == "event-transform" else b"",
                     states=states,
                 )
-            except VyrError as error:
+            except (VyrError, OSError) as error:  # recorded: the report says which failed
                 row["replay"] = {"on": replay_key, "error": f"{type(error).__name__}: {error}"}
                 continue
             row["replay"] = {

@@ -94,7 +94,13 @@ def run_matrix(
         )
         records.extend(rows)
     print("replaying receipts on a node of none of the environments", file=log, flush=True)
-    replay_across(records, work, artifacts, inputs)
+    try:
+        replay_across(records, work, artifacts, inputs)
+    except Exception as error:  # the replay node failing must not lose the records
+        traceback.print_exc(file=log)
+        for row in records:
+            if row.get("receipt"):
+                row["replay"] = {"error": f"replay node: {type(error).__name__}: {error}"}
     return records
 
 
