@@ -124,7 +124,9 @@ def run(work: Path, artifacts: Artifacts, inputs: Inputs) -> list[dict[str, Any]
             None, "artifact", "import", str(artifacts.bundle), endpoint=endpoint, env=credentials
         )
         client = stack.enter_context(Client(endpoint, ca_file=ca, token_file=token))
-        outcomes = run_workloads(client, artifacts.digests, inputs, PeakRss(node.pid))
+        outcomes = run_workloads(
+            client, artifacts.digests, inputs, PeakRss(node.pid), work / "receipts"
+        )
         _wait_for_spans(receiver)
         stack.pop_all().close()  # stop the daemon (it flushes telemetry on exit), then the receiver
     telemetry = receiver.read()

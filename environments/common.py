@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -143,6 +144,31 @@ class Outcome:
     output_bytes: int
     detail: str
     extra: dict[str, Any] = field(default_factory=dict)
+    # The node's receipt for the workload's final task (the one whose stdout is the output),
+    # verified with the node's public key; None where no VYR node ran it (wasmtime-py).
+    receipt: ReceiptRecord | None = None
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Outcome:
+        """An outcome from `asdict` (the driver's report)."""
+        receipt = raw.get("receipt")
+        return cls(**{**raw, "receipt": ReceiptRecord(**receipt) if receipt else None})
+
+
+@dataclass
+class ReceiptRecord:
+    """A receipt as `run_workloads` checked it: who signed it, whether it verified against the
+    node's own public key (and the output), and its subject digests (`stdout`, `stderr`,
+    `state:NAME`), each `ALGORITHM:HEX`. The file is `file` in the environment's receipts
+    directory."""
+
+    file: str
+    task_id: str
+    key_id: str
+    verified: bool
+    subjects: dict[str, str]
+    deterministic: bool
+    error: str | None = None
 
 
 class PeakRss:
@@ -170,10 +196,14 @@ class PeakRss:
 
 
 def run_workloads(
-    node: Any, digests: dict[str, str], inputs: Inputs, peak: PeakRss
+    node: Any, digests: dict[str, str], inputs: Inputs, peak: PeakRss, receipts: Path
 ) -> list[Outcome]:
-    """The three workloads on `node` (a `vyr.Runtime` or `vyr.Client`), each timed and measured."""
+    """The three workloads on `node` (a `vyr.Runtime` or `vyr.Client`), each timed and measured;
+    each final task's receipt is fetched, kept in `receipts` and verified with the node's key."""
     outcomes = []
+    receipts.mkdir(parents=True, exist_ok=True)
+    node_key = node.node_key()
+    (receipts / "node.pub").write_text(node_key.public_key)  # for checking them offline later
     for workload, body in (
         ("event-transform", _event_transform),
         ("collector", _collector),
@@ -181,8 +211,10 @@ def run_workloads(
     ):
         peak.reset()
         started = time.perf_counter()
-        output, guest_peak, detail = body(node, digests, inputs, workload)
+        final, output, guest_peak, detail = body(node, digests, inputs, workload)
         wall = time.perf_counter() - started
+        receipt_file = receipts / f"{workload}.receipt.json"
+        receipt_file.write_bytes(node.task_receipt(final.id))
         outcomes.append(
             Outcome(
                 workload=workload,
@@ -194,9 +226,41 @@ def run_workloads(
                 output_bytes=len(output),
                 detail=detail,
                 extra=peak.extra(),
+                receipt=check_receipt(receipt_file, final.id, node_key, output),
             )
         )
     return outcomes
+
+
+def check_receipt(path: Path, task_id: str, node_key: Any, output: bytes) -> ReceiptRecord:
+    """Verifies the receipt at `path` with the node's public key alone (as anyone offline
+    would) and that its stdout subject is `output`; a refusal is recorded, not raised."""
+    from vyr.errors import VyrError
+    from vyr.receipts import decode_receipt, verify
+
+    raw = path.read_bytes()
+    try:
+        statement = verify(raw, [node_key.public_key], subjects={"stdout": output}).statement
+        verified, error = True, None
+    except VyrError as refused:  # the report says why; the digests are still shown
+        verified, error = False, f"{type(refused).__name__}: {refused}"
+        try:
+            statement = json.loads(decode_receipt(raw).payload)
+        except (VyrError, ValueError):
+            statement = {"subject": [], "predicate": {}}
+    subjects = {
+        subject["name"]: ", ".join(f"{k}:{v}" for k, v in sorted(subject["digest"].items()))
+        for subject in statement["subject"]
+    }
+    return ReceiptRecord(
+        file=path.name,
+        task_id=task_id,
+        key_id=node_key.key_id,
+        verified=verified,
+        subjects=subjects,
+        deterministic=bool(statement["predicate"].get("deterministic")),
+        error=error,
+    )
 
 
 def _checked(result: Any, what: str) -> Any:
@@ -210,7 +274,7 @@ def _checked(result: Any, what: str) -> Any:
 
 def _event_transform(
     node: Any, digests: dict[str, str], inputs: Inputs, name: str
-) -> tuple[bytes, int, str]:
+) -> tuple[Any, bytes, int, str]:
     state = f"lookup-{os.getpid()}-{time.monotonic_ns()}"
     node.create_state(state)
     load = node.run(
@@ -220,10 +284,19 @@ def _event_transform(
         args=["put", state, "devices.tsv"],
     )
     _checked(load, "load the device table")
+    # deterministic: so its receipt can be replayed on another node to the same digests
     result = _checked(
-        node.run(digests[name], inputs.events, state_bindings=[f"{state}:ro"], args=[state]), name
+        node.run(
+            digests[name],
+            inputs.events,
+            state_bindings=[f"{state}:ro"],
+            args=[state],
+            deterministic=True,
+        ),
+        name,
     )
     return (
+        result,
         result.stdout,
         int(result.usage.get("peak_memory_bytes", 0)),
         result.stderr.decode().strip(),
@@ -232,7 +305,7 @@ def _event_transform(
 
 def _collector(
     node: Any, digests: dict[str, str], inputs: Inputs, name: str
-) -> tuple[bytes, int, str]:
+) -> tuple[Any, bytes, int, str]:
     state = f"site-{os.getpid()}-{time.monotonic_ns()}"
     node.create_state(state)
     peak = 0
@@ -247,7 +320,7 @@ def _collector(
     )
     peak = max(peak, int(forward.usage.get("peak_memory_bytes", 0)))
     check_forwarded(forward.stdout, inputs)
-    return forward.stdout, peak, forward.stderr.decode().strip()
+    return forward, forward.stdout, peak, forward.stderr.decode().strip()
 
 
 def check_forwarded(batch: bytes, inputs: Inputs) -> None:
@@ -261,9 +334,10 @@ def check_forwarded(batch: bytes, inputs: Inputs) -> None:
 
 def _anomaly(
     node: Any, digests: dict[str, str], inputs: Inputs, name: str
-) -> tuple[bytes, int, str]:
-    result = _checked(node.run(digests[name], args=inputs.anomaly_args), name)
+) -> tuple[Any, bytes, int, str]:
+    result = _checked(node.run(digests[name], args=inputs.anomaly_args, deterministic=True), name)
     return (
+        result,
         result.stdout,
         int(result.usage.get("peak_memory_bytes", 0)),
         result.stdout.decode().strip()[:80],

@@ -148,14 +148,14 @@ def run(work: Path, artifacts: Artifacts, inputs: Inputs) -> list[dict[str, Any]
             "ip", "netns", "exec", site, sys.executable, "-m", "environments.driver",
             "--endpoint", endpoint, "--bundle", str(artifacts.bundle), "--public-key", str(artifacts.public_key),
             "--scale", json.dumps(asdict(inputs.scale)), "--daemon-pid", str(node.pid), "--probe", f"{UPLINK_ADDRESS}:{OTLP_PORT}",
-            "--out", str(result),
+            "--out", str(result), "--receipts", str(work / "receipts"),
         ]  # fmt: skip
         # cwd: `-m environments.driver` imports from the repository root
         done = subprocess.run(driver, capture_output=True, text=True, timeout=1800, cwd=REPO)
         if done.returncode != 0:
             raise RuntimeError(f"driver inside {site} failed ({done.returncode}):\n{done.stderr}")
         report = json.loads(result.read_text())
-        outcomes = [Outcome(**raw) for raw in report["outcomes"]]
+        outcomes = [Outcome.from_json(raw) for raw in report["outcomes"]]
         notes["offline_probe"] = report["probe"]
         notes["imported_in_namespace"] = len(report["imported"])
 

@@ -1,10 +1,11 @@
 """Runs the workloads against a daemon from inside another context (a network namespace).
 
     python -m environments.driver --endpoint unix:SOCK --bundle B --public-key K.pub \
-        --scale '{"events": 1000}' --daemon-pid PID --out outcomes.json
+        --scale '{"events": 1000}' --daemon-pid PID --out outcomes.json --receipts DIR
 
 Trusts the signer and imports the bundle with the `vyr` CLI (so the daemon re-verifies every
-signature), then runs the workloads with `vyr.Client` and writes their outcomes as JSON.
+signature), then runs the workloads with `vyr.Client` and writes their outcomes as JSON (each final task's
+receipt kept in DIR, verified with the daemon's node key).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--daemon-pid", type=int)
     parser.add_argument("--probe", help="ADDRESS:PORT to try to reach first (recorded, must fail)")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--receipts", type=Path, required=True, help="where to keep the receipts")
     options = parser.parse_args(argv)
     from vyr.client import Client
 
@@ -52,7 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     report["imported"] = imported
     inputs = Inputs.generate(Scale(**json.loads(options.scale)))
     with Client(options.endpoint) as client:
-        outcomes = run_workloads(client, digests, inputs, PeakRss(options.daemon_pid))
+        outcomes = run_workloads(
+            client, digests, inputs, PeakRss(options.daemon_pid), options.receipts
+        )
     report["outcomes"] = [asdict(outcome) for outcome in outcomes]
     options.out.write_text(json.dumps(report))
     return 0

@@ -195,7 +195,9 @@ def run(work: Path, artifacts: Artifacts, inputs: Inputs) -> list[dict[str, Any]
         vyr_cli(None, "trust", "add", str(artifacts.public_key), endpoint=endpoint)
         vyr_cli(None, "artifact", "import", str(artifacts.bundle), endpoint=endpoint)
         client = stack.enter_context(Client(endpoint))
-        outcomes = run_workloads(client, artifacts.digests, inputs, CgroupPeak(node.pid, group))
+        outcomes = run_workloads(
+            client, artifacts.digests, inputs, CgroupPeak(node.pid, group), work / "receipts"
+        )
         notes = {
             "transport": f"unix socket only ({endpoint})",
             "cpus": affinity,

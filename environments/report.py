@@ -29,7 +29,46 @@ def verdict(records: list[dict[str, Any]]) -> tuple[bool, list[str]]:
             problems.append(f"{workload}: {len(outputs)} different outputs")
         if len(artifacts) > 1:
             problems.append(f"{workload}: {len(artifacts)} different artifact digests")
+        problems += _receipt_problems(workload, rows)
     return not problems, problems
+
+
+def _receipt_problems(workload: str, rows: list[dict[str, Any]]) -> list[str]:
+    """Receipts that did not verify, whose stdout subject is not the output, whose subject
+    digests differ between environments, or whose replay did not reproduce them."""
+    problems = []
+    receipts = {r["environment"]: r["receipt"] for r in rows if r.get("receipt")}
+    for environment, receipt in receipts.items():
+        if not receipt["verified"]:
+            problems.append(
+                f"{workload}: the {environment} receipt did not verify ({receipt.get('error')})"
+            )
+    stdout = {
+        r["environment"]: r["receipt"]["subjects"].get("stdout") for r in rows if r.get("receipt")
+    }
+    for environment, digest in stdout.items():
+        output = next(r["output_sha256"] for r in rows if r["environment"] == environment)
+        if digest != f"sha256:{output}":
+            problems.append(f"{workload}: the {environment} receipt's stdout is not its output")
+    if len({json.dumps(_compared_subjects(r), sort_keys=True) for r in receipts.values()}) > 1:
+        problems.append(f"{workload}: the receipts' subject digests differ between environments")
+    for row in rows:
+        replay = row.get("replay") or {}
+        if "skipped" not in replay and replay and not replay.get("matches"):
+            problems.append(f"{workload}: the {row['environment']} receipt did not replay to its digests"
+                            + (f" ({replay['error']})" if replay.get("error") else ""))  # fmt: skip
+    return problems
+
+
+def _compared_subjects(receipt: dict[str, Any]) -> dict[str, str]:
+    """The subjects that must agree between environments, by digest. A state's subject is
+    named after the state (`state:NAME`), and each run names its state uniquely per node, so
+    states are compared by their tree digests under one name, `state:*`."""
+    subjects = {k: v for k, v in receipt["subjects"].items() if not k.startswith("state:")}
+    states = sorted(v for k, v in receipt["subjects"].items() if k.startswith("state:"))
+    if states:
+        subjects["state:*"] = " ".join(states)
+    return subjects
 
 
 def render(records: list[dict[str, Any]]) -> str:
@@ -52,6 +91,7 @@ def render(records: list[dict[str, Any]]) -> str:
             f"**Result: for every workload, the output is byte-identical in all {len(environments)} environments "
             f"({', '.join(environments)}), and every environment ran the same artifact digest.**"
         )
+        lines += _receipt_result(records)
     else:
         lines.append("**Result: outputs are NOT identical everywhere:**")
         lines += [f"- {problem}" for problem in problems]
@@ -70,6 +110,7 @@ def render(records: list[dict[str, Any]]) -> str:
             + " | ".join(f"`{c}`" if c != "failed" else c for c in cells)
             + " |"
         )
+    lines += _receipt_section(records, environments, workloads)
     lines += ["", "## Every run", ""]
     lines.append(
         "| environment | workload | artifact digest | output sha256 | output bytes | wall s | peak RSS MiB | guest memory MiB |"
@@ -129,6 +170,136 @@ def render(records: list[dict[str, Any]]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _receipt_result(records: list[dict[str, Any]]) -> list[str]:
+    """The receipts' part of the result (only said when `verdict` found nothing wrong)."""
+    signed = _present(ENVIRONMENT_ORDER, {r["environment"] for r in records if r.get("receipt")})
+    if not signed:
+        return []
+    replayed = [r for r in records if (r.get("replay") or {}).get("matches")]
+    workloads = ", ".join(_present(WORKLOAD_ORDER, {r["workload"] for r in replayed}))
+    sources = ", ".join(_present(ENVIRONMENT_ORDER, {r["environment"] for r in replayed}))
+    return [
+        "",
+        f"**Each of the {len(signed)} VYR nodes ({', '.join(signed)}) signed a receipt for every "
+        "workload's final task; each verified with its own node's public key, and their subject "
+        "digests agree across the nodes. "
+        + (
+            f"{len(replayed)} receipts ({workloads}; from {sources}) replayed on another node "
+            "to the same digests.**"
+            if replayed
+            else "No receipt was replayed.**"
+        ),
+    ]
+
+
+def _receipt_section(
+    records: list[dict[str, Any]], environments: list[str], workloads: list[str]
+) -> list[str]:
+    """Per workload and VYR environment: the receipt's stdout subject and its node key id; then
+    the cross-environment replays."""
+    signed = [
+        e for e in environments if any(r.get("receipt") for r in records if r["environment"] == e)
+    ]
+    if not signed:
+        return []
+    lines = [
+        "",
+        "## Receipts: what each node signed",
+        "",
+        "Each VYR node signed a receipt (docs/receipts.md: an in-toto statement in a DSSE "
+        "envelope, signed with the node's own ed25519 key) for each workload's final task, the one "
+        "whose stdout is the workload's output (event-transform's transform, collector's "
+        "`forward`, anomaly's run). Each was verified with that node's public key alone "
+        "(`vyr.receipts.verify`, offline) and its stdout subject checked against the output. "
+        "A cell: the stdout subject digest, then the node key id that signed it "
+        "(✓: verified). wasmtime-py has no node and no receipts.",
+        "",
+        "| workload | " + " | ".join(signed) + " | subject digests agree |",
+        "| --- | " + " | ".join("---" for _ in signed) + " | --- |",
+    ]
+    for workload in workloads:
+        rows = {r["environment"]: r for r in records if r["workload"] == workload}
+        cells, compared = [], set()
+        for environment in signed:
+            receipt = (rows.get(environment) or {}).get("receipt")
+            if not receipt:
+                cells.append("none")
+                continue
+            compared.add(json.dumps(_compared_subjects(receipt), sort_keys=True))
+            mark = "✓" if receipt["verified"] else "✗ " + str(receipt.get("error"))[:60]
+            cells.append(
+                f"`{_short(receipt['subjects'].get('stdout', '').removeprefix('sha256:'))}` "
+                f"by `{_short(receipt['key_id'], 19)}` {mark}"
+            )
+        agree = "yes" if len(compared) == 1 and "none" not in cells else "NO"
+        subjects = sorted(next(iter(json.loads(c) for c in compared), {})) if compared else []
+        lines.append(
+            f"| {workload} | " + " | ".join(cells) + f" | {agree} ({', '.join(subjects)}) |"
+        )
+    lines += [
+        "",
+        "Compared between environments: every subject's digest (in parentheses: which). "
+        "`state:*` is collector's site state after `forward` (a read-write state is a subject, "
+        "its tree digest); its name `state:NAME` differs per run, as each run names its state "
+        "uniquely, so it is compared by digest alone. Different node keys signed the same "
+        "digests.",
+    ]
+    replays = [r for r in records if r.get("replay")]
+    if not replays:
+        return lines
+    replay_key = next((r["replay"]["on"] for r in replays if r["replay"].get("on")), "")
+    lines += [
+        "",
+        "### Replayed on another node",
+        "",
+        "Each receipt of a replayable workload was run again on a fresh embedded `vyr.Runtime`, "
+        f"a node of none of the environments (node key `{_short(replay_key, 19)}`), trusting the "
+        "same artifact signer and fed the same bundle, with `vyr.receipts.replay_run."
+        "replay_receipt` (what `vyr receipt replay` does): the artifact, args, env, resources and "
+        "determinism come from the receipt, and every subject digest the replay produced is "
+        "compared with the receipt's (environments/replay.py).",
+        "",
+        "| workload | receipt from | replayed | subjects compared | matches |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for workload in workloads:
+        for environment in signed:
+            row = next((r for r in replays if r["workload"] == workload and r["environment"] == environment), None)  # fmt: skip
+            if row is None:
+                continue
+            replay = row["replay"]
+            if "skipped" in replay:
+                lines.append(f"| {workload} | {environment} | no: {replay['skipped']} | | |")
+            elif replay.get("error"):
+                lines.append(
+                    f"| {workload} | {environment} | failed: {replay['error'][:100]} | | NO |"
+                )
+            else:
+                compared = ", ".join(
+                    f"{name} `{_short(pair['replay'])}`"
+                    for name, pair in replay["subjects"].items()
+                )
+                deterministic = (
+                    "deterministic" if replay.get("deterministic") else "not deterministic"
+                )
+                lines.append(
+                    f"| {workload} | {environment} | yes ({deterministic}) | {compared} "
+                    f"| {'yes' if replay['matches'] else 'NO'} |"
+                )
+    lines += [
+        "",
+        "Replayed: anomaly (stateless, deterministic by its seed, and run with "
+        "`deterministic=True`) and event-transform (run with `deterministic=True`; it reads its "
+        "device table from a read-only state, whose content before the run is recreated from "
+        "the same generated table and must match the receipt's `before` tree digest, or the "
+        "replay is refused). Not replayed: collector, whose final `forward` reads a read-write "
+        "state that the `collect` runs before it built up on the node that ran them; that "
+        "history is not recreated elsewhere (a node store of state versions by tree digest, "
+        'listed under "Not yet" in docs/receipts.md, would make it replayable).',
+    ]
+    return lines
 
 
 def _present(order: tuple[str, ...], seen: set[str]) -> list[str]:

@@ -4,7 +4,9 @@
 
 Signs the built guests with a fresh key, exports them once (`vyr artifact export`), then for each
 environment (cloud, edge, disconnected, wasmtime-py) sets it up, imports the bundle, runs the
-three workloads and tears it down. Writes docs/data/portability.json (one record per environment
+three workloads and tears it down; each workload's final task's receipt is kept and verified with
+its node's key, and the replayable ones are run again on a fresh node (environments/replay.py).
+Writes docs/data/portability.json (one record per environment
 and workload) and docs/portability.md. Exits 1 if an environment failed or outputs differ.
 
 Nothing outlives the run: each environment tears down in `finally` blocks (daemons stopped,
@@ -31,6 +33,7 @@ from types import FrameType
 from typing import Any
 
 from environments.common import WORKLOAD_NAMES, Inputs, Scale, prepare_artifacts
+from environments.replay import replay_across
 from environments.report import render, verdict
 from harness import REPO as ROOT
 
@@ -90,6 +93,14 @@ def run_matrix(
             flush=True,
         )
         records.extend(rows)
+    print("replaying receipts on a node of none of the environments", file=log, flush=True)
+    try:
+        replay_across(records, work, artifacts, inputs)
+    except Exception as error:  # the replay node failing must not lose the records
+        traceback.print_exc(file=log)
+        for row in records:
+            if row.get("receipt"):
+                row["replay"] = {"error": f"replay node: {type(error).__name__}: {error}"}
     return records
 
 

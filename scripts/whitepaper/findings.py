@@ -161,6 +161,42 @@ def portability(data: Data) -> str:
     )
 
 
+def portability_receipts(data: Data) -> str:
+    """One row per workload: how many nodes' receipts verified with their own keys, whether
+    their subject digests agree, and how their replays on another node compared."""
+    signed = [run for run in data.portability if run.get("receipt")]
+    if not signed:
+        return "The portability run recorded no receipts."
+    rows = []
+    for workload in dict.fromkeys(run["workload"] for run in signed):
+        runs = [run for run in signed if run["workload"] == workload]
+        verified = [run for run in runs if run["receipt"]["verified"]]
+        keys = {run["receipt"]["key_id"] for run in runs}
+        # a state's subject is named after its per-run state name: compare digests only
+        subjects = {tuple(sorted(run["receipt"]["subjects"].values())) for run in runs}
+        stdout = {run["receipt"]["subjects"].get("stdout", "") for run in runs}
+        replays = [run["replay"] for run in runs if run.get("replay")]
+        tried = [replay for replay in replays if "skipped" not in replay]
+        rows.append(
+            [
+                workload,
+                f"{len(verified)} of {len(runs)} ({', '.join(run['environment'] for run in runs)})",
+                str(len(keys)),
+                f"agree (stdout `{sorted(stdout)[0].removeprefix('sha256:')[:12]}…`)"
+                if len(subjects) == 1
+                else f"{len(subjects)} differ",
+                f"{sum(bool(r.get('matches')) for r in tried)} of {len(tried)} match"
+                if tried
+                else "not replayed (its rw state history stays on its node)",
+            ]
+        )
+    return table(
+        ["workload", "receipts verified", "node keys", "subject digests", "replayed elsewhere"],
+        rows,
+        "llrll",
+    )
+
+
 def not_winning(data: Data) -> str:
     """Bullets, each a case where VYR loses or only ties, with its figures."""
     transform = {

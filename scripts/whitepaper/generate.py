@@ -25,6 +25,7 @@ BLOCKS: dict[str, Callable[[Data], str]] = {
     "machine": tables.machine,
     "claims": findings.claims,
     "portability": findings.portability,
+    "portability-receipts": findings.portability_receipts,
     "warm": tables.warm,
     "cold": tables.cold,
     "throughput": tables.throughput,

@@ -112,6 +112,65 @@ def test_environment_runs_the_same_artifacts_with_the_same_output(name: str, sha
     # the collector batch was decoded and checked against the generator's truth inside run()
 
 
+@pytest.mark.parametrize("name", ["cloud", "edge", "disconnected"])
+def test_each_final_task_has_a_receipt_verified_with_its_node_key(name: str, shared, ran) -> None:  # type: ignore[no-untyped-def]
+    """The receipt kept in the environment's directory verifies with that node's public key
+    (checked again here, independently of the record) and vouches for the output."""
+    from vyr.receipts import verify
+
+    work = shared[0]
+    rows = ran(name)
+    receipts = work / name / "receipts"
+    public_key = (receipts / "node.pub").read_text()
+    assert len({r["receipt"]["key_id"] for r in rows}) == 1
+    for row in rows:
+        receipt = row["receipt"]
+        assert receipt["verified"] and receipt["error"] is None, receipt
+        assert receipt["subjects"]["stdout"] == "sha256:" + row["output_sha256"]
+        assert receipt["key_id"].startswith("sha256:") and len(receipt["key_id"]) == 71
+        assert receipt["deterministic"] == (row["workload"] != "collector")
+        verified = verify((receipts / receipt["file"]).read_bytes(), [public_key])
+        assert verified.signer == receipt["key_id"]
+        assert verified.statement["predicate"]["taskId"] == receipt["task_id"]
+    collector = next(r for r in rows if r["workload"] == "collector")
+    assert any(k.startswith("state:") for k in collector["receipt"]["subjects"])
+    assert ran("wasmtime-py")[0]["receipt"] is None  # no node, no receipt
+
+
+def test_receipts_agree_across_nodes_and_replay_on_another(shared, ran) -> None:  # type: ignore[no-untyped-def]
+    """Different node keys, the same subject digests; the deterministic receipts replay on a
+    fresh node to the same digests, collector's is not replayed (its rw state history)."""
+    import copy
+
+    from environments.replay import replay_across
+
+    work, artifacts, inputs, _ = shared
+    names = [n for n in ("cloud", "edge", "disconnected") if _skip_reason(n) is None]
+    rows = [copy.deepcopy(row) for name in names for row in ran(name)]
+    assert len({r["receipt"]["key_id"] for r in rows}) == len(names)
+    for workload in common.WORKLOAD_NAMES:
+        subjects = {
+            json.dumps(report._compared_subjects(r["receipt"]), sort_keys=True)
+            for r in rows
+            if r["workload"] == workload
+        }
+        assert len(subjects) == 1, (workload, subjects)
+    replay_across(rows, work, artifacts, inputs)
+    for row in rows:
+        replay = row["replay"]
+        if row["workload"] == "collector":
+            assert "read-write state" in replay["skipped"]
+            continue
+        assert replay["matches"] and replay["deterministic"], replay
+        assert replay["on"] not in {r["receipt"]["key_id"] for r in rows}
+        assert set(replay["subjects"]) == {"stdout", "stderr"}
+        assert replay["subjects"]["stdout"]["replay"] == row["output_sha256"]
+    identical, problems = report.verdict(rows)
+    assert identical, problems
+    page = report.render(rows)
+    assert "## Receipts: what each node signed" in page and "### Replayed on another node" in page
+
+
 def test_environments_agree_byte_for_byte(ran) -> None:  # type: ignore[no-untyped-def]
     """Every environment that could run here gives the same digests (the collector batch too,
     which has no independent expectation above)."""
@@ -213,3 +272,28 @@ def test_report_states_a_difference() -> None:
     assert "NOT identical" in report.render([row("cloud", "1" * 64), row("edge", "2" * 64)])
     failed, problems = report.verdict([row("cloud", "1" * 64), row("edge", None, error="boom")])
     assert not failed and "did not run in edge" in problems[0]
+
+
+def test_report_states_a_receipt_problem() -> None:
+    def row(environment: str, **receipt: Any) -> dict[str, Any]:
+        signed = {"file": "anomaly.receipt.json", "task_id": "t-1", "key_id": "sha256:" + environment[0] * 64,
+                  "verified": True, "subjects": {"stdout": "sha256:" + "1" * 64, "stderr": "sha256:" + "e" * 64},
+                  "deterministic": True, "error": None, **receipt}  # fmt: skip
+        return {"environment": environment, "workload": "anomaly", "artifact_digest": "sha256:" + "a" * 64,
+                "output_sha256": "1" * 64, "wall_s": 1.0, "peak_rss_bytes": 1, "output_bytes": 3, "receipt": signed}  # fmt: skip
+
+    assert report.verdict([row("cloud"), row("edge")]) == (True, [])
+    refused = report.verdict(
+        [row("cloud"), row("edge", verified=False, error="InvalidSignature: x")]
+    )
+    assert refused == (False, ["anomaly: the edge receipt did not verify (InvalidSignature: x)"])
+    other = row("edge", subjects={"stdout": "sha256:" + "1" * 64, "stderr": "sha256:" + "f" * 64})
+    differ, problems = report.verdict([row("cloud"), other])
+    assert problems == ["anomaly: the receipts' subject digests differ between environments"]
+    wrong = row("edge", subjects={"stdout": "sha256:" + "2" * 64, "stderr": "sha256:" + "e" * 64})
+    assert (
+        "the edge receipt's stdout is not its output" in report.verdict([row("cloud"), wrong])[1][0]
+    )
+    unreplayed = {**row("edge"), "replay": {"on": "sha256:x", "matches": False, "subjects": {}}}
+    assert "did not replay" in report.verdict([row("cloud"), unreplayed])[1][0]
+    assert "| anomaly | edge | yes (deterministic)" not in report.render([unreplayed])
