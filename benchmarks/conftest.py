@@ -26,11 +26,11 @@ BUILT_GUESTS = ("spin", "noop")
 
 @pytest.fixture(scope="session")
 def signed(tmp_path_factory: pytest.TempPathFactory) -> Signed:
-    """`hello.wasm` (copied from workloads/build), `spin.wasm` and `noop.wasm` (built here), signed."""
+    """`hello.wasm` and `state-file.wasm` (copied from workloads/build), `spin.wasm` and `noop.wasm` (built here), signed."""
     sources = {name: GUESTS_DIR / f"{name}.c" for name in BUILT_GUESTS}
     return sign_guests(
         tmp_path_factory.mktemp("guests"),
-        ("hello", *BUILT_GUESTS),
+        ("hello", "state-file", *BUILT_GUESTS),
         key_name="bench.key",
         sources=sources,
     )
@@ -41,7 +41,7 @@ def node(tmp_path: Path, signed: Signed) -> Iterator[Any]:
     """A fresh embedded node (default limits: one worker per core) with both guests put."""
     runtime = open_node(tmp_path / "home", signed)
     trusted_at = time.monotonic()
-    for name in ("hello", *BUILT_GUESTS):
+    for name in ("hello", "state-file", *BUILT_GUESTS):
         runtime.put_module_file(signed.module(name))
     # The trust store re-reads its directory on every submit until the directory has been
     # unchanged for 1 s (mtime granularity); measure the steady state a node lives in.
@@ -57,7 +57,7 @@ def digests(node: Any, signed: Signed) -> dict[str, str]:
 
     return {
         name: _core.sha256_digest(signed.module(name).read_bytes())
-        for name in ("hello", *BUILT_GUESTS)
+        for name in ("hello", "state-file", *BUILT_GUESTS)
     }
 
 
