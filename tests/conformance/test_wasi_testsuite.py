@@ -4,8 +4,9 @@ fixture directory as the state bound at `/` (`root`) or `/NAME` (`dirs`), its st
 exit code and output compared. Every program found is run, twice: through the SDK
 (`vyr.Runtime`) and through the CLI's `vyr run --dir`, the shape wasmtime users know.
 
-The suite is read from $VYR_WASI_TESTSUITE, else `../shared/wasi-testsuite` beside the clone;
-point the variable at a full checkout of the suite to run all of it.
+The suite is read from $VYR_WASI_TESTSUITE, else `../shared/wasi-testsuite` beside the clone
+(or `/work/shared/wasi-testsuite`); point the variable at a full checkout of the suite to run
+all of it. A missing suite fails the run: it is never skipped silently.
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ import pytest
 from wasi_spec import UnsupportedSpec, WasiCase, discover, read_case
 
 REPO = Path(__file__).resolve().parents[2]
-SUITE = Path(os.environ.get("VYR_WASI_TESTSUITE") or REPO.parent / "shared" / "wasi-testsuite")
+# $VYR_WASI_TESTSUITE, else the copy beside the clone, else the workplace's shared one.
+_CANDIDATES = [REPO.parent / "shared" / "wasi-testsuite", Path("/work/shared/wasi-testsuite")]
+SUITE = Path(
+    os.environ.get("VYR_WASI_TESTSUITE")
+    or next((path for path in _CANDIDATES if path.is_dir()), _CANDIDATES[0])
+)
 MODULES = discover(SUITE) if SUITE.is_dir() else []
 
 
