@@ -59,9 +59,7 @@ class BlobStore:
                 # A full disk (ENOSPC) or an I/O error must not leave the half-written file.
                 temporary.unlink(missing_ok=True)
                 raise
-        if len(self._known) >= _KNOWN_LIMIT:
-            self._known.clear()
-        self._known.add(digest)
+        self._remember(digest)
         return digest
 
     def writer(self, limit: int) -> BlobWriter:
@@ -81,6 +79,9 @@ class BlobStore:
 
     def _adopt(self, temporary: Path, digest: str) -> None:
         os.replace(temporary, self._path(digest))
+        self._remember(digest)
+
+    def _remember(self, digest: str) -> None:
         if len(self._known) >= _KNOWN_LIMIT:
             self._known.clear()
         self._known.add(digest)

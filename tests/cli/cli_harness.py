@@ -106,3 +106,13 @@ def keyed(shell: Shell) -> Path:
     )
     assert done.returncode == 0, done.stderr
     return module
+
+
+def signed_guest(shell: Shell, name: str) -> str:
+    """Copies the built reference guest `name` into the scratch clone and signs it with the
+    key `keyed` made; returns the module's path."""
+    module = shell.cwd / "workloads" / "build" / f"{name}.wasm"
+    shutil.copy(REPO / "workloads" / "build" / f"{name}.wasm", module)
+    signed = shell.sh(f"vyr sign {module} --key ~/.vyr/dev.key")
+    assert signed.returncode == 0, signed.stderr
+    return str(module)

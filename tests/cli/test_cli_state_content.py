@@ -8,20 +8,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import shutil
 import tarfile
 from pathlib import Path
 
 import pytest
-from cli_harness import REPO, Shell, keyed
-
-
-def _signed(shell: Shell, name: str) -> str:
-    module = shell.cwd / "workloads" / "build" / f"{name}.wasm"
-    shutil.copy(REPO / "workloads" / "build" / f"{name}.wasm", module)
-    signed = shell.sh(f"vyr sign {module} --key ~/.vyr/dev.key")
-    assert signed.returncode == 0, signed.stderr
-    return str(module)
+from cli_harness import Shell, keyed, signed_guest
 
 
 def _books(root: Path) -> Path:
@@ -55,7 +46,7 @@ def test_run_dir_processes_host_files_and_writes_back(
     with_daemon: bool,
 ) -> None:
     keyed(shell)
-    module = _signed(shell, "textstats")
+    module = signed_guest(shell, "textstats")
     if with_daemon:
         daemons.append(shell.start_daemon())
     books, out = _books(tmp_path / "books"), tmp_path / "out"
@@ -77,7 +68,7 @@ def test_run_dir_processes_host_files_and_writes_back(
 
 def test_failed_run_leaves_the_host_dir_exactly_as_it_was(shell: Shell, tmp_path: Path) -> None:
     keyed(shell)
-    module = _signed(shell, "textstats")
+    module = signed_guest(shell, "textstats")
     out = tmp_path / "out"
     out.mkdir()
     (out / "report.tsv").write_text("the old report\n")
@@ -90,7 +81,7 @@ def test_failed_run_leaves_the_host_dir_exactly_as_it_was(shell: Shell, tmp_path
 
 def test_dir_usage_errors(shell: Shell, tmp_path: Path) -> None:
     keyed(shell)
-    module = _signed(shell, "textstats")
+    module = signed_guest(shell, "textstats")
     (tmp_path / "plain").write_text("x")
     for spec, problem in [
         (str(tmp_path / "nowhere"), "not a directory"),
@@ -108,7 +99,7 @@ def test_state_create_from_dir_and_tar_then_export(
     tmp_path: Path,
 ) -> None:
     keyed(shell)
-    module = _signed(shell, "textstats")
+    module = signed_guest(shell, "textstats")
     daemons.append(shell.start_daemon())
     books = _books(tmp_path / "books")
     created = shell.vyr("state", "create", "books", "--from", str(books))

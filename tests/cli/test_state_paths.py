@@ -3,22 +3,12 @@ the CLI (issue 10 item 1), embedded and against the daemon."""
 
 from __future__ import annotations
 
-import shutil
-
-from cli_harness import REPO, Shell, keyed
-
-
-def _signed(shell: Shell, name: str) -> str:
-    module = shell.cwd / "workloads" / "build" / f"{name}.wasm"
-    shutil.copy(REPO / "workloads" / "build" / f"{name}.wasm", module)
-    signed = shell.sh(f"vyr sign {module} --key ~/.vyr/dev.key")
-    assert signed.returncode == 0, signed.stderr
-    return str(module)
+from cli_harness import Shell, keyed, signed_guest
 
 
 def _state_file(shell: Shell) -> str:
     keyed(shell)
-    return _signed(shell, "state-file")
+    return signed_guest(shell, "state-file")
 
 
 def test_run_binds_a_state_at_the_path_given(shell: Shell, daemons: list) -> None:  # type: ignore[type-arg]
@@ -46,7 +36,7 @@ def test_bad_guest_paths_are_usage_errors(shell: Shell) -> None:
 
 def test_state_bind_at_a_guest_path(shell: Shell, daemons: list) -> None:  # type: ignore[type-arg]
     module = _state_file(shell)
-    spinner = _signed(shell, "anomaly")
+    spinner = signed_guest(shell, "anomaly")
     daemons.append(shell.start_daemon())
     for name in ("gate", "box"):
         assert shell.vyr("state", "create", name).returncode == 0

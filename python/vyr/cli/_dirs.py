@@ -58,20 +58,15 @@ def parse_dir(text: str) -> DirMount:
 
 def default_guest_path(host_text: str) -> str:
     """The guest path of `--dir HOST` without `::GUEST`."""
-    if host_text.startswith("/"):
-        return posixpath.normpath(host_text)
-    relative = posixpath.normpath(host_text)
-    if relative == "..":
+    path = posixpath.normpath(host_text)
+    if path.startswith("/"):
+        return path
+    if path == ".." or path.startswith("../"):
         raise UsageProblem(
             f"{host_text}: a path above the working directory has no default guest path",
             "write HOST_DIR::/GUEST_PATH",
         )
-    if relative.startswith("../"):
-        raise UsageProblem(
-            f"{host_text}: a path above the working directory has no default guest path",
-            "write HOST_DIR::/GUEST_PATH",
-        )
-    return "/" if relative == "." else "/" + relative
+    return "/" if path == "." else "/" + path
 
 
 def prepare(node: Any, mounts: list[DirMount]) -> list[Any]:

@@ -119,9 +119,8 @@ class Node:
 
     def create_state(self, name: str, class_: str, content_digest: str | None = None) -> State:
         """Creates an ephemeral state, empty or filled from an uploaded archive blob."""
-        if not content_digest:
-            return self.runtime.create_state(name, class_)
-        return self.runtime.create_state(name, class_, source=self.blobs.path(content_digest))
+        source = self.blobs.path(content_digest) if content_digest else None
+        return self.runtime.create_state(name, class_, source=source)
 
     def state_content_writer(self) -> BlobWriter:
         """A streamed upload of a state archive: up to the state cap plus archive overhead."""
